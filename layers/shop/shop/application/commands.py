@@ -1,0 +1,83 @@
+"""Running a command against one aggregate: load, check If-Match, decide, append, retry on races."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shop.application.repository import Repository
+from shop.domain.aggregate import Aggregate
+from shop.errors import ConcurrencyConflict, NotFound, VersionMismatch
+from shop.eventstore.model import EventMetadata
+from shop.eventstore.store import ConcurrencyError
+
+#: Attempts after the first when a concurrent writer wins and the caller stated no If-Match.
+DEFAULT_RETRIES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who asks, and under which precondition.
+
+    ``expected_version`` comes from ``If-Match``: when set, a different version is a
+    ``VersionMismatch`` and a lost race is not retried (the caller's view is stale by definition).
+    """
+
+    correlation_id: str
+    causation_id: str
+    expected_version: int | None = None
+
+    @property
+    def metadata(self) -> EventMetadata:
+        return EventMetadata(self.correlation_id, self.causation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    aggregate_id: str
+    stream_id: str
+    version: int
+    changed: bool
+
+
+def backoff(attempt: int) -> None:
+    """Full-jitter exponential backoff: 0–10 ms, 0–20 ms, 0–40 ms …"""
+    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not cryptography
+
+
+def run_command[A: Aggregate](
+    repository: Repository,
+    cls: type[A],
+    aggregate_id: str,
+    decide: Callable[[A], None],
+    context: CommandContext,
+    *,
+    retries: int = DEFAULT_RETRIES,
+    require_existing: bool = True,
+) -> CommandResult:
+    """Apply ``decide`` to the current state of the aggregate and append what it records.
+
+    ``decide`` calls the aggregate's command methods; they raise domain errors or record events.
+    Recording nothing is a valid outcome (the command changed nothing) and appends nothing.
+    """
+    for attempt in range(retries + 1):
+        aggregate = repository.load(cls, aggregate_id)
+        if require_existing and not aggregate.exists:
+            raise NotFound(f"{cls.__name__} {aggregate_id} does not exist.")
+        if context.expected_version is not None and aggregate.version != context.expected_version:
+            raise VersionMismatch(context.expected_version, aggregate.version)
+        decide(aggregate)
+        changed = bool(aggregate.pending_events)
+        try:
+            repository.save(aggregate, metadata=context.metadata)
+        except ConcurrencyError:
+            if context.expected_version is not None:
+                raise VersionMismatch(context.expected_version) from None
+            backoff(attempt)
+            continue
+        return CommandResult(aggregate_id, aggregate.stream_id, aggregate.version, changed)
+    raise ConcurrencyConflict(
+        f"{cls.__name__} {aggregate_id} was changed by concurrent requests {retries + 1} times; try again."
+    )

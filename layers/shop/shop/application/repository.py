@@ -1,0 +1,51 @@
+"""Loads aggregates from their event streams and saves what they recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from shop.domain.aggregate import Aggregate
+from shop.domain.events import EventRegistry
+from shop.eventstore.model import EventMetadata, NewEvent, StreamWrite, utc_now
+from shop.eventstore.store import EventStore
+
+
+class Repository:
+    """Event-sourced repository for one service's event store."""
+
+    def __init__(
+        self, store: EventStore, registry: EventRegistry, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._clock = clock
+
+    def load[A: Aggregate](self, cls: type[A], aggregate_id: str) -> A:
+        recorded = self._store.load(cls.stream_id_for(aggregate_id))
+        history = [self._registry.decode(event.type, event.data) for event in recorded]
+        return cls.rehydrate(aggregate_id, history, recorded[-1].version if recorded else 0)
+
+    def save(self, *aggregates: Aggregate, metadata: EventMetadata) -> None:
+        """Append every aggregate's pending events: one conditional write, or one transaction.
+
+        Raises ``ConcurrencyError`` if any of the streams moved since it was loaded.
+        """
+        writes = [self._write_for(a) for a in aggregates if a.pending_events]
+        if not writes:
+            return
+        if len(writes) == 1:
+            self._store.append(writes[0].stream_id, writes[0].expected_version, writes[0].events, metadata)
+        else:
+            self._store.append_all(writes, metadata)
+        for aggregate in aggregates:
+            if aggregate.pending_events:
+                aggregate.mark_committed(aggregate.version + len(aggregate.pending_events))
+
+    def _write_for(self, aggregate: Aggregate) -> StreamWrite:
+        now = self._clock()
+        events = [
+            NewEvent(type=e.type_name(), data=e.to_data(), schema_version=e.schema_version, occurred_at=now)
+            for e in aggregate.pending_events
+        ]
+        return StreamWrite(aggregate.stream_id, aggregate.version, events)

@@ -1,0 +1,1 @@
+"""Catalog service: products (details, price, lifecycle) and their stock."""

@@ -1,0 +1,76 @@
+"""Catalog routes of the Command API and the Query API. Each route: parse, call one service, answer."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from shop.catalog.commands import ChangeProductDetails, CreateProduct, ReceiveStock
+from shop.catalog.domain import Category
+from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
+from shop.domain.money import Money
+from shop.http.request import command_context, resource_id
+from shop.http.responses import command_response, etag, json_response
+from shop.http.router import ShopRouter
+
+commands = ShopRouter()
+queries = ShopRouter()
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+
+
+@commands.post("/products", summary="Create a product")
+def create_product(body: Annotated[CreateProduct, Body()]) -> Response[str]:
+    result = catalog_commands().create_product(body, command_context(commands.current_event))
+    location = f"/products/{result.aggregate_id}"
+    return command_response(result, "productId", status=HTTPStatus.CREATED, location=location)
+
+
+@commands.patch("/products/<product_id>", summary="Change a product's name, description or category")
+def change_product_details(product_id: str, body: Annotated[ChangeProductDetails, Body()]) -> Response[str]:
+    product_id = resource_id(product_id, "Product")
+    result = catalog_commands().change_details(product_id, body, command_context(commands.current_event))
+    return command_response(result, "productId")
+
+
+@commands.put("/products/<product_id>/price", summary="Change a product's price")
+def change_product_price(product_id: str, body: Annotated[Money, Body()]) -> Response[str]:
+    product_id = resource_id(product_id, "Product")
+    result = catalog_commands().change_price(product_id, body, command_context(commands.current_event))
+    return command_response(result, "productId")
+
+
+@commands.post("/products/<product_id>/discontinue", summary="Discontinue a product")
+def discontinue_product(product_id: str) -> Response[str]:
+    product_id = resource_id(product_id, "Product")
+    result = catalog_commands().discontinue(product_id, command_context(commands.current_event))
+    return command_response(result, "productId")
+
+
+@commands.post("/products/<product_id>/stock", summary="Receive stock for a product")
+def receive_stock(product_id: str, body: Annotated[ReceiveStock, Body()]) -> Response[str]:
+    product_id = resource_id(product_id, "Product")
+    result = catalog_commands().receive_stock(product_id, body, command_context(commands.current_event))
+    return command_response(result, "productId", version_field="stockVersion")
+
+
+@queries.get("/products", summary="List active products, by name, optionally within a category")
+def list_products(
+    category: Annotated[Category | None, Query()] = None,
+    limit: Limit = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[str]:
+    query = {"category": category}
+    start = query_cursors().decode(cursor, query) if cursor else None
+    page = product_queries().list_active(category, limit, start)
+    next_cursor = query_cursors().encode(page.next_position, query) if page.next_position else None
+    return json_response({"items": page.items, "nextCursor": next_cursor})
+
+
+@queries.get("/products/<product_id>", summary="Get a product with its stock")
+def get_product(product_id: str) -> Response[str]:
+    product = product_queries().get(resource_id(product_id, "Product"))
+    return json_response(product, headers={"ETag": etag(product["version"], product["stockVersion"])})

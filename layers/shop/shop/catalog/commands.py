@@ -1,0 +1,136 @@
+"""Catalog use cases: the commands the Command API accepts for products and stock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from shop.application import CommandContext, CommandResult, Repository, run_command
+from shop.catalog.domain import (
+    Category,
+    Description,
+    DuplicateSku,
+    Product,
+    ProductName,
+    ReceiveQuantity,
+    Sku,
+    SkuRegistration,
+    Stock,
+)
+from shop.domain.money import Money
+from shop.errors import FieldError, InvalidInput, NotFound
+from shop.eventstore.store import ConcurrencyError
+
+
+class Command(BaseModel):
+    """Base of command messages: camelCase on the wire, unknown fields rejected, immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class CreateProduct(Command):
+    sku: Sku
+    name: ProductName
+    description: Description = ""
+    category: Category
+    price: Money
+
+
+class ChangeProductDetails(Command):
+    """Any of name, description, category; ``description: null`` clears the description."""
+
+    name: ProductName | None = None
+    description: Description | None = None
+    category: Category | None = None
+
+    @field_validator("name", "category", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _null_clears(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> ChangeProductDetails:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, description, category")
+        return self
+
+
+class ReceiveStock(Command):
+    quantity: ReceiveQuantity
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CatalogCommands:
+    def __init__(self, repository: Repository, currency: str, id_factory: Callable[[], str] = new_id) -> None:
+        self._repository = repository
+        self._currency = currency
+        self._new_id = id_factory
+
+    def create_product(self, command: CreateProduct, context: CommandContext) -> CommandResult:
+        """One transaction writes ``product-<id>`` and claims ``sku-<SKU>``: a taken SKU fails it."""
+        self._check_currency(command.price, "price.currency")
+        product_id = self._new_id()
+        product = Product.create(
+            product_id,
+            sku=command.sku,
+            name=command.name,
+            description=command.description,
+            category=command.category,
+            price=command.price,
+        )
+        registration = SkuRegistration.claim(command.sku, product_id)
+        try:
+            self._repository.save(product, registration, metadata=context.metadata)
+        except ConcurrencyError as error:
+            if registration.stream_id in error.stream_ids:
+                raise DuplicateSku(f"A product with SKU '{command.sku}' already exists.") from None
+            raise
+        return CommandResult(product_id, product.stream_id, product.version, changed=True)
+
+    def change_details(
+        self, product_id: str, command: ChangeProductDetails, context: CommandContext
+    ) -> CommandResult:
+        fields = command.model_dump(include=command.model_fields_set)
+        return run_command(
+            self._repository, Product, product_id, lambda p: p.change_details(**fields), context
+        )
+
+    def change_price(self, product_id: str, price: Money, context: CommandContext) -> CommandResult:
+        self._check_currency(price, "currency")
+        return run_command(self._repository, Product, product_id, lambda p: p.change_price(price), context)
+
+    def discontinue(self, product_id: str, context: CommandContext) -> CommandResult:
+        return run_command(self._repository, Product, product_id, Product.discontinue, context)
+
+    def receive_stock(self, product_id: str, command: ReceiveStock, context: CommandContext) -> CommandResult:
+        """Stock is its own aggregate (``stock-<productId>``); the product must exist and be active."""
+        product = self._repository.load(Product, product_id)
+        if not product.exists:
+            raise NotFound(f"Product {product_id} does not exist.")
+        product.ensure_active()
+        return run_command(
+            self._repository,
+            Stock,
+            product_id,
+            lambda stock: stock.receive(command.quantity),
+            context,
+            require_existing=False,
+        )
+
+    def _check_currency(self, price: Money, field: str) -> None:
+        if price.currency != self._currency:
+            raise InvalidInput([FieldError(field, f"this shop sells in {self._currency}")])

@@ -1,0 +1,165 @@
+"""Catalog rules: products, the SKU registry, and stock. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StrictInt, StrictStr, StringConstraints
+
+from shop.catalog.events import (
+    ProductCreated,
+    ProductDetailsChanged,
+    ProductDiscontinued,
+    ProductPriceChanged,
+    SkuClaimed,
+    StockReceived,
+    StockReleased,
+    StockReserved,
+)
+from shop.domain.aggregate import Aggregate
+from shop.domain.events import DomainEvent
+from shop.domain.money import Money
+from shop.errors import RuleViolated
+
+Sku = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+ProductName = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[StrictStr, StringConstraints(max_length=2000)]
+Category = Annotated[StrictStr, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+ReceiveQuantity = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+
+
+class ProductDiscontinuedError(RuleViolated):
+    code = "product-discontinued"
+
+
+class DuplicateSku(RuleViolated):
+    code = "duplicate-sku"
+
+
+class Product(Aggregate):
+    stream_prefix = "product"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.sku = ""
+        self.name = ""
+        self.description = ""
+        self.category = ""
+        self.price: Money | None = None
+        self.discontinued = False
+
+    @classmethod
+    def create(
+        cls, product_id: str, *, sku: str, name: str, description: str, category: str, price: Money
+    ) -> Product:
+        product = cls(product_id)
+        product._record(
+            ProductCreated(
+                product_id=product_id,
+                sku=sku,
+                name=name,
+                description=description,
+                category=category,
+                price=price,
+            )
+        )
+        return product
+
+    def change_details(
+        self, *, name: str | None = None, description: str | None = None, category: str | None = None
+    ) -> None:
+        self.ensure_active()
+        changed = ProductDetailsChanged(
+            name=name if name is not None and name != self.name else None,
+            description=description if description is not None and description != self.description else None,
+            category=category if category is not None and category != self.category else None,
+        )
+        if changed.to_data():
+            self._record(changed)
+
+    def change_price(self, price: Money) -> None:
+        self.ensure_active()
+        if price != self.price:
+            assert self.price is not None
+            self._record(ProductPriceChanged(price=price, previous_price=self.price))
+
+    def discontinue(self) -> None:
+        self.ensure_active()
+        self._record(ProductDiscontinued())
+
+    def ensure_active(self) -> None:
+        if self.discontinued:
+            raise ProductDiscontinuedError(f"Product {self.id} is discontinued and cannot be changed.")
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case ProductCreated():
+                self.sku, self.name, self.description = event.sku, event.name, event.description
+                self.category, self.price = event.category, event.price
+            case ProductDetailsChanged():
+                self.name = event.name if event.name is not None else self.name
+                self.description = event.description if event.description is not None else self.description
+                self.category = event.category if event.category is not None else self.category
+            case ProductPriceChanged():
+                self.price = event.price
+            case ProductDiscontinued():
+                self.discontinued = True
+            case _:
+                pass
+
+
+class SkuRegistration(Aggregate):
+    """Claims a SKU for one product. Its stream exists at most once, so creating it is the check."""
+
+    stream_prefix = "sku"
+
+    @staticmethod
+    def key(sku: str) -> str:
+        """SKUs are unique regardless of letter case: ``abc-1`` and ``ABC-1`` are the same SKU."""
+        return sku.upper()
+
+    @classmethod
+    def claim(cls, sku: str, product_id: str) -> SkuRegistration:
+        registration = cls(cls.key(sku))
+        registration._record(SkuClaimed(sku=sku, product_id=product_id))
+        return registration
+
+    def apply(self, event: DomainEvent) -> None:
+        pass
+
+
+class InsufficientStock(RuleViolated):
+    code = "insufficient-stock"
+
+
+class Stock(Aggregate):
+    """Units of one product: ``available = received - reserved + released``, never negative."""
+
+    stream_prefix = "stock"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.available = 0
+
+    def receive(self, quantity: int) -> None:
+        self._record(StockReceived(product_id=self.id, quantity=quantity))
+
+    def can_reserve(self, quantity: int) -> bool:
+        return 0 < quantity <= self.available
+
+    def reserve(self, quantity: int, order_id: str) -> None:
+        if not self.can_reserve(quantity):
+            raise InsufficientStock(f"Only {self.available} of product {self.id} available, {quantity} asked.")
+        self._record(StockReserved(product_id=self.id, quantity=quantity, order_id=order_id))
+
+    def release(self, quantity: int, order_id: str) -> None:
+        self._record(StockReleased(product_id=self.id, quantity=quantity, order_id=order_id))
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case StockReceived() | StockReleased():
+                self.available += event.quantity
+            case StockReserved():
+                self.available -= event.quantity
+            case _:
+                pass

@@ -1,0 +1,60 @@
+"""Builds the Catalog's application services from settings, once per execution environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.application import Repository
+from shop.catalog.commands import CatalogCommands
+from shop.catalog.events import catalog_events
+from shop.catalog.projection import ProductsProjection
+from shop.catalog.queries import ProductQueries
+from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.http.cursor import CursorCodec
+from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.engine import ProjectionEngine
+from shop.readside import DynamoDBView
+from shop.runtime import Settings, cached, dynamodb
+
+
+class CatalogCommandSettings(Settings):
+    events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
+    currency: str = Field(alias="CURRENCY", pattern=r"^[A-Z]{3}$")
+
+
+class CatalogQuerySettings(Settings):
+    products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
+    cursor_secret: str = Field(alias="CURSOR_SECRET", min_length=16)
+
+
+class CatalogProjectorSettings(Settings):
+    events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
+    products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
+
+
+@cached
+def catalog_commands() -> CatalogCommands:
+    settings = CatalogCommandSettings.from_env()
+    store = DynamoDBEventStore(dynamodb(), settings.events_table)
+    return CatalogCommands(Repository(store, catalog_events), settings.currency)
+
+
+@cached
+def product_queries() -> ProductQueries:
+    settings = CatalogQuerySettings.from_env()
+    return ProductQueries(DynamoDBView(dynamodb(), settings.products_view_table))
+
+
+@cached
+def query_cursors() -> CursorCodec:
+    return CursorCodec(CatalogQuerySettings.from_env().cursor_secret)
+
+
+@cached
+def products_projector() -> ProjectionEngine:
+    settings = CatalogProjectorSettings.from_env()
+    return ProjectionEngine(
+        ProductsProjection(),
+        DynamoDBReadTable(dynamodb(), settings.products_view_table),
+        DynamoDBEventStore(dynamodb(), settings.events_table),
+    )

@@ -1,0 +1,53 @@
+"""Plain Python values <-> DynamoDB ``AttributeValue`` maps, for the low-level client.
+
+Numbers come back as ``int`` (the shop stores no fractional numbers), never as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+
+@cache
+def _serializer() -> TypeSerializer:
+    from boto3.dynamodb.types import TypeSerializer  # noqa: PLC0415 - boto3 only where used
+
+    return TypeSerializer()
+
+
+@cache
+def _deserializer() -> TypeDeserializer:
+    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
+
+    return TypeDeserializer()
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    return _serializer().serialize(value)
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: to_attribute(value) for name, value in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def from_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    deserializer = _deserializer()
+    return {name: _plain(deserializer.deserialize(value)) for name, value in item.items()}

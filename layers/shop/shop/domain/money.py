@@ -1,0 +1,28 @@
+"""Money: integer minor units plus an ISO-4217 code."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+MAX_AMOUNT = 1_000_000_000
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Minor units, e.g. cents")]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO-4217 code")]
+
+    def times(self, factor: int) -> Money:
+        return Money(amount=self.amount * factor, currency=self.currency)
+
+    def plus(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise ValueError("cannot add money in different currencies")
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(amount=0, currency=currency)

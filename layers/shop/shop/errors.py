@@ -1,0 +1,75 @@
+"""Errors the domain and application layers raise; ``shop.http.problems`` maps them to HTTP once.
+
+Nothing here knows about HTTP: the names say what went wrong, not which status code it becomes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ShopError(Exception):
+    """Base of every error that is the caller's fault or a rule of the shop (never a bug)."""
+
+    code = "shop-error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ShopError):
+    """The addressed aggregate or resource does not exist."""
+
+    code = "not-found"
+
+
+class RuleViolated(ShopError):
+    """A business rule forbids the command in the aggregate's current state."""
+
+    code = "rule-violated"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code:
+            self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidInput(ShopError):
+    """The command is well-formed but its values break a validation rule."""
+
+    code = "validation-failed"
+
+    def __init__(self, errors: list[FieldError], detail: str = "The request body failed validation.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
+class BadRequest(ShopError):
+    """The request itself is malformed (query parameters, cursor, JSON)."""
+
+    code = "bad-request"
+
+
+class VersionMismatch(ShopError):
+    """The caller stated an expected version (If-Match) that is not the aggregate's version."""
+
+    code = "version-mismatch"
+
+    def __init__(self, expected: int, actual: int | None = None) -> None:
+        now = f"at version {actual}" if actual is not None else "changed concurrently"
+        super().__init__(f"Expected version {expected}, but the resource is {now}.")
+        self.expected = expected
+        self.actual = actual
+
+
+class ConcurrencyConflict(ShopError):
+    """Concurrent writers kept winning the race; the command gave up after its retries."""
+
+    code = "concurrency-conflict"

@@ -1,0 +1,80 @@
+"""How a commit is laid out in a DynamoDB item, and back.
+
+One item per commit, keyed by (stream id, version of the commit's first event), so a command that
+appends up to 1 KB of events to one stream is one 1-WCU PutItem. Commit-level attributes:
+
+===============  ====  ==========================================================================
+streamId         S     partition key
+version          N     sort key: version of the first event in the commit
+correlationId    S     metadata shared by every event of the commit
+causationId      S
+eventTypes       SS    types in the commit, so stream consumers can filter without decoding
+events           S     compact JSON list of ``{id, type, schemaVersion, occurredAt, data}``
+===============  ====  ==========================================================================
+
+Items are read in their low-level ``AttributeValue`` form, which is the same in a Query response
+and in a DynamoDB Streams record's ``NewImage``, so one decoder serves the store and the projectors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+
+AttributeValue = Mapping[str, Any]
+Item = Mapping[str, AttributeValue]
+
+
+def format_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def encode_commit(
+    stream_id: str, expected_version: int, events: Sequence[NewEvent], metadata: EventMetadata
+) -> dict[str, dict[str, Any]]:
+    body = [
+        {
+            "id": event.event_id,
+            "type": event.type,
+            "schemaVersion": event.schema_version,
+            "occurredAt": format_timestamp(event.occurred_at),
+            "data": event.data,
+        }
+        for event in events
+    ]
+    return {
+        "streamId": {"S": stream_id},
+        "version": {"N": str(expected_version + 1)},
+        "correlationId": {"S": metadata.correlation_id},
+        "causationId": {"S": metadata.causation_id},
+        "eventTypes": {"SS": sorted({event.type for event in events})},
+        "events": {"S": json.dumps(body, separators=(",", ":"), ensure_ascii=False)},
+    }
+
+
+def decode_commit(item: Item) -> list[RecordedEvent]:
+    """Events of one commit item, in version order."""
+    stream_id = item["streamId"]["S"]
+    first = int(item["version"]["N"])
+    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"])
+    return [
+        RecordedEvent(
+            event_id=raw["id"],
+            type=raw["type"],
+            stream_id=stream_id,
+            version=first + offset,
+            schema_version=raw["schemaVersion"],
+            occurred_at=parse_timestamp(raw["occurredAt"]),
+            data=raw["data"],
+            metadata=metadata,
+        )
+        for offset, raw in enumerate(json.loads(item["events"]["S"]))
+    ]

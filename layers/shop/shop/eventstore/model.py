@@ -1,0 +1,69 @@
+"""The event envelope: what every stored event carries (spec section 2)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+JSON = Mapping[str, Any]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class EventMetadata:
+    """Why an event happened: the request or event chain it belongs to, and its direct cause."""
+
+    correlation_id: str
+    causation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended; the store assigns its stream and version."""
+
+    type: str
+    data: JSON
+    schema_version: int = 1
+    event_id: str = field(default_factory=new_event_id)
+    occurred_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: immutable, with its position in its stream."""
+
+    event_id: str
+    type: str
+    stream_id: str
+    version: int
+    schema_version: int
+    occurred_at: datetime
+    data: JSON
+    metadata: EventMetadata
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWrite:
+    """Events for one stream, valid only if the stream is still at ``expected_version``.
+
+    ``expected_version`` is the version the writer read (0 for a new stream). It must be a version
+    the stream actually had: the application always passes the version of the state it loaded.
+    """
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+    @property
+    def new_version(self) -> int:
+        return self.expected_version + len(self.events)

@@ -1,0 +1,131 @@
+"""Turns routers into a Lambda handler: Powertools resolver, problem mapping, logging, tracing."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from shop.errors import ShopError
+from shop.http.problems import (
+    PROBLEM_JSON,
+    HttpProblem,
+    from_http_problem,
+    from_shop_error,
+    from_validation_error,
+    internal_error,
+    problem_body,
+)
+from shop.http.request import correlation_id
+from shop.http.router import RouteTable, ShopRouter
+
+#: Largest request body accepted (spec: 413 above 64 KB).
+MAX_BODY_BYTES = 64 * 1024
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tuple[str, str]] = ()) -> Any:
+    """A resolver serving ``routers``; ``known_routes`` are the API's other routes (for 405)."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    routes: list[tuple[str, str]] = list(known_routes)
+    for router in routers:
+        app.include_router(router)
+        routes.extend(router.declared)
+    table = RouteTable(routes)
+    logger = Logger(child=True)
+
+    @app.exception_handler(ShopError)
+    def _shop_error(error: ShopError) -> Response[str]:
+        return from_shop_error(error)
+
+    @app.exception_handler(HttpProblem)
+    def _http_problem(error: HttpProblem) -> Response[str]:
+        return from_http_problem(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[str]:
+        return from_validation_error(error)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[str]:
+        return from_http_problem(unmatched(app.current_event, table))
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return internal_error()
+
+    return app
+
+
+def unmatched(event: APIGatewayProxyEventV2, table: RouteTable) -> HttpProblem:
+    """404 for a path no route knows; 405 with ``Allow`` for a known path and another method."""
+    allowed = table.allowed_methods(event.raw_path)
+    if allowed:
+        return HttpProblem(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            f"{event.request_context.http.method} is not allowed on {event.raw_path}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return HttpProblem(HTTPStatus.NOT_FOUND, f"Nothing is found at {event.raw_path}.", code="not-found")
+
+
+def screen(event: dict[str, Any]) -> HttpProblem | None:
+    """Refusals decided before routing: oversized bodies and bodies that are not JSON."""
+    body = event.get("body") or ""
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return HttpProblem(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
+        )
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if size and media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        return HttpProblem(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send JSON bodies with Content-Type: application/json."
+        )
+    return None
+
+
+def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
+    return {
+        "statusCode": problem.status.value,
+        "headers": {"Content-Type": PROBLEM_JSON, **problem.headers},
+        "body": json.dumps(problem_body(problem.status, problem.detail, code=problem.code)),
+        "isBase64Encoded": False,
+    }
+
+
+def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] = ()) -> LambdaHandler:
+    """The Lambda entry point for a function serving ``routers`` on an HTTP API."""
+    app = build_resolver(routers, known_routes=known_routes)
+    logger = Logger()
+    tracer = Tracer()
+
+    @tracer.capture_lambda_handler(capture_response=False)
+    @logger.inject_lambda_context(log_event=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.set_correlation_id(correlation_id(APIGatewayProxyEventV2(event)))
+        refused = screen(event)
+        if refused is not None:
+            return problem_proxy_response(refused)
+        response: dict[str, Any] = app.resolve(event, context)
+        logger.info(
+            "request",
+            method=event.get("requestContext", {}).get("http", {}).get("method"),
+            path=event.get("rawPath"),
+            status=response.get("statusCode"),
+        )
+        return response
+
+    handler.app = app  # type: ignore[attr-defined]
+    return handler

@@ -1,0 +1,134 @@
+"""Every error answer is an RFC 9457 problem; this module is the one place that decides the status.
+
+Domain and application code raise ``shop.errors`` exceptions; the HTTP edge raises ``HttpProblem``
+for purely HTTP matters (size, media type, method). Both become ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shop.errors import (
+    BadRequest,
+    ConcurrencyConflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    RuleViolated,
+    ShopError,
+    VersionMismatch,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:shop:problem:"
+
+_STATUS_BY_ERROR: dict[type[ShopError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    RuleViolated: HTTPStatus.CONFLICT,
+    ConcurrencyConflict: HTTPStatus.CONFLICT,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    BadRequest: HTTPStatus.BAD_REQUEST,
+    VersionMismatch: HTTPStatus.PRECONDITION_FAILED,
+}
+
+
+class HttpProblem(Exception):
+    """An HTTP-level refusal that has no domain meaning (413, 415, 405 …)."""
+
+    def __init__(
+        self, status: HTTPStatus, detail: str, *, code: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code or status.phrase.lower().replace(" ", "-")
+        self.headers = dict(headers or {})
+
+
+def problem_body(
+    status: HTTPStatus, detail: str, *, code: str | None = None, errors: Sequence[FieldError] = ()
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"{TYPE_PREFIX}{code}" if code else "about:blank",
+        "title": status.phrase,
+        "status": status.value,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return body
+
+
+def problem(
+    status: HTTPStatus,
+    detail: str,
+    *,
+    code: str | None = None,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response[str]:
+    return Response(
+        status_code=status.value,
+        content_type=PROBLEM_JSON,
+        body=json.dumps(problem_body(status, detail, code=code, errors=errors)),
+        headers=dict(headers or {}),
+    )
+
+
+def from_shop_error(error: ShopError) -> Response[str]:
+    status = next(
+        (_STATUS_BY_ERROR[cls] for cls in type(error).__mro__ if cls in _STATUS_BY_ERROR),
+        HTTPStatus.BAD_REQUEST,
+    )
+    errors = error.errors if isinstance(error, InvalidInput) else ()
+    return problem(status, error.detail, code=error.code, errors=errors)
+
+
+def from_http_problem(error: HttpProblem) -> Response[str]:
+    return problem(error.status, error.detail, code=error.code, headers=error.headers)
+
+
+def from_validation_error(error: RequestValidationError) -> Response[str]:
+    """Map Powertools/pydantic request validation to 400 (JSON, query, headers) or 422 (body)."""
+    raw: list[dict[str, Any]] = list(error.errors())
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return problem(HTTPStatus.BAD_REQUEST, "The request body is not valid JSON.", code="malformed-json")
+    by_source: dict[str, list[FieldError]] = {}
+    for e in raw:
+        loc = tuple(e.get("loc", ()))
+        source = str(loc[0]) if loc else "body"
+        field = ".".join(str(part) for part in loc[1:]) or source
+        by_source.setdefault(source, []).append(FieldError(field, _message(e)))
+    if "query" in by_source or "header" in by_source:
+        errors = by_source.get("query", []) + by_source.get("header", [])
+        return problem(
+            HTTPStatus.BAD_REQUEST, "Invalid query parameters or headers.", code="bad-request", errors=errors
+        )
+    body_errors = by_source.get("body", [])
+    if any(e.field == "body" and e.message.startswith("Field required") for e in body_errors):
+        return problem(HTTPStatus.BAD_REQUEST, "A JSON object body is required.", code="malformed-json")
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "The request body failed validation.",
+        code="validation-failed",
+        errors=body_errors or [e for errors in by_source.values() for e in errors],
+    )
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def internal_error() -> Response[str]:
+    return problem(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "The server failed to handle the request; it has been logged.",
+        code="internal-error",
+    )

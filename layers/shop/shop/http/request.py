@@ -1,0 +1,53 @@
+"""Reading what a request says beyond its body: ids in paths, preconditions, correlation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from http import HTTPStatus
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from shop.application import CommandContext
+from shop.errors import NotFound
+from shop.http.problems import HttpProblem
+
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ETAG_VERSION = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+
+
+def resource_id(value: str, kind: str) -> str:
+    """Ids are UUIDs; anything else names no resource (404), it is not a malformed request."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise NotFound(f"{kind} {value} does not exist.") from None
+
+
+def correlation_id(event: APIGatewayProxyEventV2) -> str:
+    """The caller's ``X-Correlation-Id`` if it is sane, else the API Gateway request id."""
+    given = event.headers.get("x-correlation-id", "")
+    if _CORRELATION_ID.match(given):
+        return given
+    return event.request_context.request_id or str(uuid.uuid4())
+
+
+def expected_version(event: APIGatewayProxyEventV2) -> int | None:
+    """``If-Match: "<version>"``; ``*`` or no header states no precondition."""
+    header = event.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG_VERSION.match(header.strip())
+    if not match:
+        raise HttpProblem(
+            HTTPStatus.BAD_REQUEST, 'If-Match must be an entity tag like "3".', code="bad-precondition"
+        )
+    return int(match.group(1))
+
+
+def command_context(event: APIGatewayProxyEventV2) -> CommandContext:
+    return CommandContext(
+        correlation_id=correlation_id(event),
+        causation_id=event.request_context.request_id or str(uuid.uuid4()),
+        expected_version=expected_version(event),
+    )

@@ -1,0 +1,85 @@
+"""Lambda entry for DynamoDB Streams consumers: decode commits, group, report partial failures.
+
+Records are handled with Powertools' ``BatchProcessor``. The first record of a source stream in a
+batch projects *all* of that stream's delivered events in one step (one read, one conditional
+write); the stream's later records share that outcome. A failed stream fails only its own
+records, so Lambda retries from the first of them and other aggregates keep moving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from shop.eventstore.codec import decode_commit
+from shop.eventstore.model import RecordedEvent
+from shop.projection.engine import ProjectionEngine
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class StreamNotProjected(Exception):
+    """An earlier record of the same source stream in this batch failed; this one cannot apply."""
+
+
+def stream_id_of(record: Mapping[str, Any]) -> str:
+    return str(record["dynamodb"]["Keys"]["streamId"]["S"])
+
+
+def commit_events(record: Mapping[str, Any]) -> list[RecordedEvent]:
+    """Events of the commit a stream record carries (empty for anything but an insert)."""
+    if record.get("eventName") != "INSERT":
+        return []
+    return decode_commit(record["dynamodb"]["NewImage"])
+
+
+class ProjectionBatch:
+    def __init__(self, engine: ProjectionEngine, records: Iterable[Mapping[str, Any]]) -> None:
+        self._engine = engine
+        self._delivered: dict[str, list[RecordedEvent]] = {}
+        self._broken: dict[str, Exception] = {}
+        for record in records:
+            stream_id = stream_id_of(record)
+            try:
+                self._delivered.setdefault(stream_id, []).extend(commit_events(record))
+            except (KeyError, ValueError, TypeError) as error:
+                self._broken.setdefault(stream_id, error)
+        self._outcome: dict[str, Exception | None] = {}
+
+    def handle(self, record: DynamoDBRecord) -> None:
+        stream_id = stream_id_of(record.raw_event)
+        if stream_id not in self._outcome:
+            try:
+                if stream_id in self._broken:
+                    raise self._broken[stream_id]
+                self._engine.project(stream_id, self._delivered.get(stream_id, []))
+            except Exception as error:
+                self._outcome[stream_id] = error
+                raise
+            self._outcome[stream_id] = None
+        failure = self._outcome[stream_id]
+        if failure is not None:
+            raise StreamNotProjected(stream_id) from failure
+
+
+def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
+    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use."""
+    logger = Logger()
+    tracer = Tracer()
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    @tracer.capture_lambda_handler(capture_response=False)
+    @logger.inject_lambda_context(log_event=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        records = event.get("Records", [])
+        batch = ProjectionBatch(engine(), records)
+        response: dict[str, Any] = process_partial_response(event, batch.handle, processor, context)
+        failed = len(response.get("batchItemFailures", []))
+        logger.info("batch projected", records=len(records), failed=failed)
+        return response
+
+    return handler

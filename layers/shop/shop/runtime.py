@@ -1,0 +1,58 @@
+"""Cached, lazily built process-wide objects: settings, AWS clients, wired services.
+
+Nothing is built at import time (cold start); everything on first use, once per execution
+environment. ``reset()`` forgets them all, for tests that change the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Self
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+_caches: list[Callable[[], object]] = []
+
+
+def cached[T](factory: Callable[[], T]) -> Callable[[], T]:
+    """``functools.cache`` for zero-argument factories, registered for ``reset()``."""
+    wrapped = cache(factory)
+    _caches.append(wrapped.cache_clear)
+    return wrapped
+
+
+def reset() -> None:
+    for clear in _caches:
+        clear()
+
+
+class Settings(BaseModel):
+    """Base for a function's typed settings; fields alias their environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls) -> Self:
+        return cls.model_validate(dict(os.environ))
+
+
+@cached
+def dynamodb() -> DynamoDBClient:
+    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return boto3.client("dynamodb", config=config)
+
+
+@cached
+def sqs() -> SQSClient:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("sqs")

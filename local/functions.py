@@ -1,0 +1,76 @@
+"""Loading a function's handler from ``CodeUri``/``Handler`` and calling it like Lambda does."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.template import Function, Template
+
+#: Environment every locally run function gets on top of its template environment.
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto does not route account-based endpoints
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    timeout_seconds: int = 10
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_seconds * 1000
+
+
+def load_handler(function: Function) -> Callable[[dict[str, Any], Any], Any]:
+    """Import the function's module under a unique name (every function has an ``app.py``)."""
+    module_name = f"_function_{function.logical_id}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, function.module_path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {function.module_path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, function.handler_attribute)
+    return handler
+
+
+def local_value(reference: str) -> str:
+    """A stable stand-in for a dynamic reference (``{{resolve:secretsmanager:...}}``)."""
+    return "local-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+
+
+def function_environment(
+    template: Template,
+    function: Function,
+    physical: Mapping[str, str],
+    attributes: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The function's environment from the template, resolved against local resource names."""
+    resolved = template.resolve(dict(function.environment), physical, attributes)
+    environment = {
+        name: re.sub(r"\{\{resolve:[^}]+\}\}", lambda m: local_value(m.group(0)), str(value))
+        for name, value in resolved.items()
+    }
+    return {**environment, **LOCAL_ENVIRONMENT}

@@ -1,0 +1,169 @@
+"""The system described by ``template.yaml``, wired against a DynamoDB/SQS endpoint (moto).
+
+``Stack`` creates the template's tables and queues, resolves every function's environment, routes
+HTTP requests like API Gateway, and runs every stream subscription through an
+``EventSourceMapping``. How functions run is pluggable (``Invoker``): in this process for tests,
+or in worker processes with their own environment for ``make run``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from local.apigw import INTERNAL_ERROR, NOT_FOUND, HttpApiRoutes, HttpRequest, HttpResponse, build_event, parse_result
+from local.esm import EventSourceMapping, FunctionError, StreamReader
+from local.functions import LambdaContext, function_environment, load_handler
+from local.template import Template, table_definition
+
+log = logging.getLogger("local")
+
+
+class Invoker(Protocol):
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Run the function; raise ``FunctionError`` if its handler raised."""
+        ...
+
+
+class InProcessInvoker:
+    """Calls handlers in this process. All functions share ``os.environ``: the caller sets it."""
+
+    def __init__(self, template: Template) -> None:
+        self._functions = template.functions
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        handler = self._handlers.get(function)
+        if handler is None:
+            handler = self._handlers[function] = load_handler(self._functions[function])
+        try:
+            return handler(event, LambdaContext(function))
+        except Exception as error:
+            log.debug("%s failed:\n%s", function, traceback.format_exc())
+            raise FunctionError(f"{type(error).__name__}: {error}") from error
+
+
+class Clients(Protocol):
+    dynamodb: Any
+    streams: Any
+    sqs: Any
+
+
+class Stack:
+    def __init__(
+        self,
+        template: Template,
+        clients: Clients,
+        *,
+        prefix: str = "",
+        region: str = "us-east-1",
+        retry_delay: float = 0.05,
+        log_line: Callable[[str], None] | None = None,
+    ) -> None:
+        self.template = template
+        self.clients = clients
+        self.prefix = prefix
+        self.region = region
+        self.retry_delay = retry_delay
+        self.log_line = log_line or (lambda line: log.info("%s", line))
+        self.physical: dict[str, str] = {}
+        self.attributes: dict[str, str] = {}
+        self._queue_urls: dict[str, str] = {}
+        self.mappings: list[EventSourceMapping] = []
+        self.invoker: Invoker | None = None
+        self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
+
+    # ------------------------------------------------------------------ resources
+    def create_resources(self) -> None:
+        for logical, properties in self.template.tables.items():
+            name = f"{self.prefix}{logical}"
+            description = self.clients.dynamodb.create_table(**table_definition(name, properties))
+            table = description["TableDescription"]
+            self.physical[logical] = name
+            self.attributes[f"{logical}.Arn"] = table["TableArn"]
+            if "LatestStreamArn" in table:
+                self.attributes[f"{logical}.StreamArn"] = table["LatestStreamArn"]
+        for logical in self.template.queues:
+            url = self.clients.sqs.create_queue(QueueName=f"{self.prefix}{logical}")["QueueUrl"]
+            arn = self.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            self.physical[logical] = url
+            self.attributes[f"{logical}.Arn"] = arn["Attributes"]["QueueArn"]
+            self._queue_urls[self.attributes[f"{logical}.Arn"]] = url
+        for logical in self.template.of_type("AWS::SecretsManager::Secret"):
+            self.physical[logical] = f"arn:aws:secretsmanager:{self.region}:123456789012:secret:{self.prefix}{logical}"
+
+    def environment(self, function: str) -> dict[str, str]:
+        fn = self.template.functions[function]
+        return function_environment(self.template, fn, self.physical, self.attributes)
+
+    def shared_environment(self) -> dict[str, str]:
+        """Every function's variables in one mapping (for running all functions in one process)."""
+        merged: dict[str, str] = {}
+        for function in self.template.functions:
+            merged.update(self.environment(function))
+        return merged
+
+    def queue_url(self, logical: str) -> str:
+        return self._queue_urls[self.attributes[f"{logical}.Arn"]]
+
+    # ------------------------------------------------------------------ functions
+    def start_mappings(self, invoker: Invoker) -> None:
+        self.invoker = invoker
+        self.mappings = []
+        for subscription in self.template.subscriptions:
+            reader = StreamReader(
+                self.clients.streams,
+                self.attributes[f"{subscription.table}.StreamArn"],
+                subscription.setting("StartingPosition", "TRIM_HORIZON"),
+            )
+            self.mappings.append(
+                EventSourceMapping(
+                    subscription,
+                    reader,
+                    invoker.invoke,
+                    self._send_failure,
+                    region=self.region,
+                    retry_delay=self.retry_delay,
+                    log=self.log_line,
+                )
+            )
+
+    def _send_failure(self, destination: Any, message: Mapping[str, Any]) -> None:
+        arn = self.template.resolve(destination, self.physical, self.attributes)
+        self.clients.sqs.send_message(QueueUrl=self._queue_urls[arn], MessageBody=json.dumps(message))
+
+    def pump(self, *, timeout: float = 30.0) -> int:
+        """Deliver stream records until every mapping is idle and no new records arrive."""
+        deadline = time.monotonic() + timeout
+        delivered = 0
+        while True:
+            progressed = False
+            for mapping in self.mappings:
+                mapping.poll()
+                while mapping.deliver():
+                    delivered += 1
+                    progressed = True
+            if not progressed and all(m.idle for m in self.mappings):
+                return delivered
+            if time.monotonic() > deadline:
+                raise TimeoutError("stream delivery did not settle")
+            if not progressed:
+                time.sleep(0.005)
+
+    # ------------------------------------------------------------------ HTTP
+    def handle_http(self, api: str, request: HttpRequest) -> HttpResponse:
+        match = self._routes[api].match(request.method, request.path)
+        if match is None:
+            return NOT_FOUND
+        assert self.invoker is not None, "start_mappings(invoker) first"
+        event = build_event(request, match, api_id=api.lower())
+        try:
+            result = self.invoker.invoke(match.route.function, event)
+        except FunctionError as error:
+            self.log_line(f"{match.route.function} failed: {error}")
+            return INTERNAL_ERROR
+        return parse_result(result)

@@ -1,0 +1,210 @@
+"""Reads ``template.yaml``: the one source of truth for functions, routes, tables, subscriptions.
+
+Used by the local stack, the tests and the benchmarks, so none of them repeats the template.
+Only the intrinsic functions the template uses are resolved: ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(name: str) -> Any:
+    def construct(loader: _Loader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "Fn::GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    return construct
+
+
+for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "ImportValue"):
+    _Loader.add_constructor(f"!{_tag}", _intrinsic("Ref" if _tag == "Ref" else f"Fn::{_tag}"))
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    with path.open() as stream:
+        document: dict[str, Any] = yaml.load(stream, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    api: str
+    method: str  # upper case, or ANY
+    path: str  # /products/{productId}, or $default
+    function: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    function: str
+    name: str
+    table: str  # logical id of the table whose stream is read
+    properties: Mapping[str, Any]
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.properties.get(name, default)
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str  # module.attribute
+    properties: Mapping[str, Any]
+    environment: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def module_path(self) -> Path:
+        return self.code_uri / (self.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+
+    @property
+    def handler_attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+class Template:
+    def __init__(self, path: Path = TEMPLATE) -> None:
+        self.path = path
+        self.root = path.parent
+        self.document = load_yaml(path)
+        self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
+        self.globals: dict[str, Any] = self.document.get("Globals", {}).get("Function", {})
+        self.parameters: dict[str, Any] = {
+            name: spec.get("Default") for name, spec in self.document.get("Parameters", {}).items()
+        }
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {name: r for name, r in self.resources.items() if r["Type"] == resource_type}
+
+    @property
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return {name: r["Properties"] for name, r in self.of_type("AWS::DynamoDB::Table").items()}
+
+    @property
+    def queues(self) -> list[str]:
+        return list(self.of_type("AWS::SQS::Queue"))
+
+    @property
+    def http_apis(self) -> list[str]:
+        return list(self.of_type("AWS::Serverless::HttpApi"))
+
+    @property
+    def functions(self) -> dict[str, Function]:
+        functions = {}
+        global_env = self.globals.get("Environment", {}).get("Variables", {})
+        for name, resource in self.of_type("AWS::Serverless::Function").items():
+            props = {**self.globals, **resource["Properties"]}
+            env = {**global_env, **resource["Properties"].get("Environment", {}).get("Variables", {})}
+            functions[name] = Function(name, self.root / props["CodeUri"], props["Handler"], props, env)
+        return functions
+
+    def _events(self, event_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            (function, event_name, event.get("Properties", {}))
+            for function, resource in self.of_type("AWS::Serverless::Function").items()
+            for event_name, event in resource["Properties"].get("Events", {}).items()
+            if event["Type"] == event_type
+        ]
+
+    @property
+    def routes(self) -> list[HttpRoute]:
+        routes = []
+        for function, _, props in self._events("HttpApi"):
+            api = props["ApiId"]["Ref"]
+            if "Path" in props:
+                routes.append(HttpRoute(api, props.get("Method", "ANY").upper(), props["Path"], function))
+            else:
+                routes.append(HttpRoute(api, "ANY", "$default", function))
+        return routes
+
+    def routes_of(self, api: str) -> list[HttpRoute]:
+        return [route for route in self.routes if route.api == api]
+
+    @property
+    def subscriptions(self) -> list[StreamSubscription]:
+        subscriptions = []
+        for function, name, props in self._events("DynamoDB"):
+            table = props["Stream"]["Fn::GetAtt"][0]
+            subscriptions.append(StreamSubscription(function, name, table, props))
+        return subscriptions
+
+    def resolve(self, value: Any, physical: Mapping[str, str], attributes: Mapping[str, str] | None = None) -> Any:
+        """Resolve intrinsics with ``physical`` names for resources (parameters use their defaults).
+
+        ``attributes`` maps ``"Logical.Attribute"`` to a value for ``Fn::GetAtt`` and ``${X.Y}``.
+        Dynamic references (``{{resolve:...}}``) are left for the caller.
+        """
+        attributes = attributes or {}
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._ref(arg, physical)
+            if key == "Fn::GetAtt":
+                return attributes[".".join(arg)]
+            if key == "Fn::Sub":
+                return re.sub(
+                    r"\$\{([^}]+)\}",
+                    lambda m: str(
+                        attributes[m.group(1)] if "." in m.group(1) else self._ref(m.group(1), physical)
+                    ),
+                    arg,
+                )
+        if isinstance(value, dict):
+            return {k: self.resolve(v, physical, attributes) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, physical, attributes) for v in value]
+        return value
+
+    def _ref(self, name: str, physical: Mapping[str, str]) -> str:
+        if name in physical:
+            return physical[name]
+        if name in self.parameters:
+            return str(self.parameters[name])
+        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "shop-local"}
+        if name in pseudo:
+            return pseudo[name]
+        raise KeyError(f"cannot resolve Ref {name}")
+
+
+def table_definition(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """``CreateTable`` arguments for a template table (keys, indexes, stream) under ``name``."""
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        definition["GlobalSecondaryIndexes"] = [
+            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            for i in properties["GlobalSecondaryIndexes"]
+        ]
+    stream = properties.get("StreamSpecification")
+    if stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return definition

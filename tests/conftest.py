@@ -1,0 +1,47 @@
+"""Test-wide safety and fixtures. Nothing here ever reaches AWS: moto only, fake credentials."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports boto3: fake credentials, a region, no real endpoints.
+for _name in list(os.environ):
+    if _name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE")):
+        del os.environ[_name]
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+    }
+)
+
+import pytest  # noqa: E402
+
+from local.functions import LambdaContext  # noqa: E402
+from local.template import Template  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template()
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext("TestFunction")
+
+
+@pytest.fixture
+def stack(template: Template, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Every table, queue, route and subscription of template.yaml, in process, on mock_aws."""
+    from tests.support.inprocess import in_process_stack  # noqa: PLC0415
+
+    with in_process_stack(template, monkeypatch) as running:
+        yield running

@@ -1,0 +1,61 @@
+"""The whole template in this process, against moto's in-process ``mock_aws``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from local.apigw import HttpRequest, HttpResponse
+from local.stack import InProcessInvoker, Stack
+from local.template import Template
+from shop import runtime
+
+
+@dataclass
+class Clients:
+    dynamodb: Any
+    streams: Any
+    sqs: Any
+
+
+class InProcessStack(Stack):
+    """A ``Stack`` whose functions run in this process, with HTTP helpers for tests."""
+
+    def command(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        return self.request("CommandApi", method, path, body, headers)
+
+    def query(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        return self.request("QueryApi", method, path, None, headers)
+
+    def request(
+        self, api: str, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
+        path, _, query = path.partition("?")
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
+        return self.handle_http(api, HttpRequest(method, path, query, all_headers, raw))
+
+
+@contextmanager
+def in_process_stack(template: Template, monkeypatch: Any) -> Iterator[InProcessStack]:
+    with mock_aws():
+        runtime.reset()
+        clients = Clients(
+            boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs")
+        )
+        stack = InProcessStack(template, clients, retry_delay=0)
+        stack.create_resources()
+        for name, value in stack.shared_environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+        stack.start_mappings(InProcessInvoker(template))
+        try:
+            yield stack
+        finally:
+            runtime.reset()
