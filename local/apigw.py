@@ -86,7 +86,9 @@ class HttpRequest:
     source_ip: str = "127.0.0.1"
 
 
-def build_event(request: HttpRequest, match: RouteMatch, *, api_id: str, stage: str = "$default") -> dict[str, Any]:
+def build_event(
+    request: HttpRequest, match: RouteMatch, *, api_id: str, stage: str = "$default"
+) -> dict[str, Any]:
     """The event API Gateway sends to a Lambda integration (payload format version 2.0)."""
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -113,7 +115,7 @@ def build_event(request: HttpRequest, match: RouteMatch, *, api_id: str, stage: 
             "accountId": "123456789012",
             "apiId": api_id,
             "domainName": headers.get("host", "localhost"),
-            "domainPrefix": headers.get("host", "localhost").split(".")[0],
+            "domainPrefix": headers.get("host", "localhost").split(":")[0].split(".")[0],
             "http": {
                 "method": request.method.upper(),
                 "path": request.path,
@@ -168,5 +170,7 @@ def parse_result(result: Any) -> HttpResponse:
     return HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(result).encode())
 
 
-INTERNAL_ERROR = HttpResponse(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+INTERNAL_ERROR = HttpResponse(
+    500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
+)
 NOT_FOUND = HttpResponse(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')

@@ -118,7 +118,9 @@ class EventSourceMapping:
         self.batch_size = int(subscription.setting("BatchSize", 100))
         self.window = float(subscription.setting("MaximumBatchingWindowInSeconds", 0))
         self.filters = (subscription.setting("FilterCriteria") or {}).get("Filters", [])
-        self.report_item_failures = "ReportBatchItemFailures" in subscription.setting("FunctionResponseTypes", [])
+        self.report_item_failures = "ReportBatchItemFailures" in subscription.setting(
+            "FunctionResponseTypes", []
+        )
         self.bisect = bool(subscription.setting("BisectBatchOnFunctionError", False))
         self.max_retries = int(subscription.setting("MaximumRetryAttempts", -1))
         self.max_age = int(subscription.setting("MaximumRecordAgeInSeconds", -1))
@@ -172,7 +174,9 @@ class EventSourceMapping:
         else:
             self.stats.partial_failures += 1
             self._checkpoint(failed_at)
-            self._failed(batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed")
+            self._failed(
+                batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed"
+            )
         return True
 
     def _first_failure(self, batch: list[dict[str, Any]], result: Any) -> int | None:
@@ -183,7 +187,9 @@ class EventSourceMapping:
         if not failures:
             return None
         positions = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(batch)}
-        indexes = [positions.get(f.get("itemIdentifier")) if isinstance(f, Mapping) else None for f in failures]
+        indexes = [
+            positions.get(f.get("itemIdentifier")) if isinstance(f, Mapping) else None for f in failures
+        ]
         if any(index is None for index in indexes):
             return 0  # an unknown or empty identifier fails the whole batch
         return min(i for i in indexes if i is not None)
@@ -196,7 +202,9 @@ class EventSourceMapping:
             self._limit = self.batch_size
         self._pending_since = self._clock() if self._pending else None
 
-    def _failed(self, batch: list[dict[str, Any]], start: int, reason: str, *, function_error: bool = False) -> None:
+    def _failed(
+        self, batch: list[dict[str, Any]], start: int, reason: str, *, function_error: bool = False
+    ) -> None:
         retried = batch[start:]
         if function_error and self.bisect and len(retried) > 1:
             self._limit = math.ceil(len(retried) / 2)  # bisecting does not spend a retry
@@ -213,9 +221,11 @@ class EventSourceMapping:
             self._not_before = self._clock() + min(self._retry_delay * 2 ** (self._attempts - 1), 2.0)
             self._log(f"{self.function}: {reason}; retry {self._attempts}")
             return
-        self._log(f"{self.function}: {reason}; {condition}, {len(retried)} records sent to the on-failure destination")
+        self._log(f"{self.function}: {reason}; {condition}, {len(retried)} records to the on-failure queue")
         if self.on_failure:
-            self._send_failure(self.on_failure, self._failure_message(retried, condition, function_error))
+            self._send_failure(
+                self.on_failure, self._failure_message(retried, condition, function_error=function_error)
+            )
         self.stats.discarded += len(retried)
         self._checkpoint(len(retried))
 
@@ -224,7 +234,7 @@ class EventSourceMapping:
         return self._clock() - float(created) if created is not None else 0.0
 
     def _failure_message(
-        self, records: list[dict[str, Any]], condition: str, function_error: bool
+        self, records: list[dict[str, Any]], condition: str, *, function_error: bool
     ) -> dict[str, Any]:
         def arrival(record: Mapping[str, Any]) -> str:
             created = float(record["dynamodb"].get("ApproximateCreationDateTime", self._clock()))

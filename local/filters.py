@@ -50,28 +50,35 @@ def _leaf_matches(rules: list[Any], value: Any) -> bool:
     )
 
 
-def _rule_matches(rule: Any, value: Any) -> bool:  # noqa: PLR0911 - one branch per operator
+def _numeric(arg: list[Any], value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return all(_NUMERIC[symbol](value, bound) for symbol, bound in zip(arg[::2], arg[1::2], strict=True))
+
+
+def _anything_but(arg: Any, value: Any) -> bool:
+    if isinstance(arg, Mapping):
+        return not _rule_matches(arg, value)
+    return value not in (arg if isinstance(arg, list) else [arg])
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "prefix": lambda arg, value: isinstance(value, str) and value.startswith(arg),
+    "suffix": lambda arg, value: isinstance(value, str) and value.endswith(arg),
+    "equals-ignore-case": lambda arg, value: (
+        isinstance(value, str) and value.casefold() == str(arg).casefold()
+    ),
+    "anything-but": _anything_but,
+    "numeric": _numeric,
+}
+
+
+def _rule_matches(rule: Any, value: Any) -> bool:
     if not isinstance(rule, Mapping):
         return value is not _MISSING and value == rule and type(value) is type(rule)
-    (op, arg), = rule.items()
+    ((op, arg),) = rule.items()
     if op == "exists":
         return (value is not _MISSING) is bool(arg)
-    if value is _MISSING:
-        return False
-    if op == "prefix":
-        return isinstance(value, str) and value.startswith(arg)
-    if op == "suffix":
-        return isinstance(value, str) and value.endswith(arg)
-    if op == "equals-ignore-case":
-        return isinstance(value, str) and value.casefold() == str(arg).casefold()
-    if op == "anything-but":
-        if isinstance(arg, Mapping):
-            return not _rule_matches(arg, value)
-        excluded = arg if isinstance(arg, list) else [arg]
-        return value not in excluded
-    if op == "numeric":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        pairs = zip(arg[::2], arg[1::2], strict=True)
-        return all(_NUMERIC[symbol](value, bound) for symbol, bound in pairs)
-    raise ValueError(f"unsupported filter operator: {op}")
+    if op not in _OPERATORS:
+        raise ValueError(f"unsupported filter operator: {op}")
+    return value is not _MISSING and _OPERATORS[op](arg, value)

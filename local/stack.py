@@ -15,7 +15,15 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from local.apigw import INTERNAL_ERROR, NOT_FOUND, HttpApiRoutes, HttpRequest, HttpResponse, build_event, parse_result
+from local.apigw import (
+    INTERNAL_ERROR,
+    NOT_FOUND,
+    HttpApiRoutes,
+    HttpRequest,
+    HttpResponse,
+    build_event,
+    parse_result,
+)
 from local.esm import EventSourceMapping, FunctionError, StreamReader
 from local.functions import LambdaContext, function_environment, load_handler
 from local.template import Template, table_definition
@@ -94,7 +102,9 @@ class Stack:
             self.attributes[f"{logical}.Arn"] = arn["Attributes"]["QueueArn"]
             self._queue_urls[self.attributes[f"{logical}.Arn"]] = url
         for logical in self.template.of_type("AWS::SecretsManager::Secret"):
-            self.physical[logical] = f"arn:aws:secretsmanager:{self.region}:123456789012:secret:{self.prefix}{logical}"
+            self.physical[logical] = (
+                f"arn:aws:secretsmanager:{self.region}:123456789012:secret:{self.prefix}{logical}"
+            )
 
     def environment(self, function: str) -> dict[str, str]:
         fn = self.template.functions[function]

@@ -153,7 +153,9 @@ class Template:
             subscriptions.append(StreamSubscription(function, name, table, props))
         return subscriptions
 
-    def resolve(self, value: Any, physical: Mapping[str, str], attributes: Mapping[str, str] | None = None) -> Any:
+    def resolve(
+        self, value: Any, physical: Mapping[str, str], attributes: Mapping[str, str] | None = None
+    ) -> Any:
         """Resolve intrinsics with ``physical`` names for resources (parameters use their defaults).
 
         ``attributes`` maps ``"Logical.Attribute"`` to a value for ``Fn::GetAtt`` and ``${X.Y}``.
@@ -161,7 +163,7 @@ class Template:
         """
         attributes = attributes or {}
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg, physical)
             if key == "Fn::GetAtt":
@@ -185,7 +187,11 @@ class Template:
             return physical[name]
         if name in self.parameters:
             return str(self.parameters[name])
-        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "shop-local"}
+        pseudo = {
+            "AWS::Region": "us-east-1",
+            "AWS::AccountId": "123456789012",
+            "AWS::StackName": "shop-local",
+        }
         if name in pseudo:
             return pseudo[name]
         raise KeyError(f"cannot resolve Ref {name}")
@@ -206,5 +212,8 @@ def table_definition(name: str, properties: Mapping[str, Any]) -> dict[str, Any]
         ]
     stream = properties.get("StreamSpecification")
     if stream:
-        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": stream["StreamViewType"],
+        }
     return definition

@@ -45,3 +45,27 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
 
     with in_process_stack(template, monkeypatch) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():  # type: ignore[no-untyped-def]
+    """A moto server (requests serialised, as DynamoDB makes each atomic) in a subprocess."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.endpoint", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("ready"), line
+    yield f"http://127.0.0.1:{line.split()[1]}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def endpoint_dynamodb(moto_endpoint: str):  # type: ignore[no-untyped-def]
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("dynamodb", endpoint_url=moto_endpoint)

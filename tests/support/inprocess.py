@@ -27,7 +27,9 @@ class Clients:
 class InProcessStack(Stack):
     """A ``Stack`` whose functions run in this process, with HTTP helpers for tests."""
 
-    def command(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    def command(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
         return self.request("CommandApi", method, path, body, headers)
 
     def query(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -46,9 +48,7 @@ class InProcessStack(Stack):
 def in_process_stack(template: Template, monkeypatch: Any) -> Iterator[InProcessStack]:
     with mock_aws():
         runtime.reset()
-        clients = Clients(
-            boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs")
-        )
+        clients = Clients(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs"))
         stack = InProcessStack(template, clients, retry_delay=0)
         stack.create_resources()
         for name, value in stack.shared_environment().items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -29,7 +29,7 @@ def _deserializer() -> TypeDeserializer:
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    return _serializer().serialize(value)
+    return cast(dict[str, Any], _serializer().serialize(value))
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -50,4 +50,4 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     deserializer = _deserializer()
-    return {name: _plain(deserializer.deserialize(value)) for name, value in item.items()}
+    return {name: _plain(deserializer.deserialize(cast(Any, value))) for name, value in item.items()}

@@ -25,7 +25,9 @@ class DynamoDBView:
         self.table_name = table_name
 
     def get(self, key: Mapping[str, str], *, consistent: bool = False) -> dict[str, Any] | None:
-        response = self._client.get_item(TableName=self.table_name, Key=to_item(key), ConsistentRead=consistent)
+        response = self._client.get_item(
+            TableName=self.table_name, Key=to_item(key), ConsistentRead=consistent
+        )
         item = response.get("Item")
         return from_item(item) if item else None
 

@@ -43,7 +43,7 @@ class CommandResult:
 
 
 def backoff(attempt: int) -> None:
-    """Full-jitter exponential backoff: 0–10 ms, 0–20 ms, 0–40 ms …"""
+    """Full-jitter exponential backoff: up to 10 ms, then 20 ms, 40 ms ..."""
     time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not cryptography
 
 

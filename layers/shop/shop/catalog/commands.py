@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -18,7 +16,6 @@ from shop.catalog.domain import (
     ProductName,
     ReceiveQuantity,
     Sku,
-    SkuRegistration,
     Stock,
 )
 from shop.domain.money import Money
@@ -70,20 +67,15 @@ class ReceiveStock(Command):
     quantity: ReceiveQuantity
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
 class CatalogCommands:
-    def __init__(self, repository: Repository, currency: str, id_factory: Callable[[], str] = new_id) -> None:
+    def __init__(self, repository: Repository, currency: str) -> None:
         self._repository = repository
         self._currency = currency
-        self._new_id = id_factory
 
     def create_product(self, command: CreateProduct, context: CommandContext) -> CommandResult:
-        """One transaction writes ``product-<id>`` and claims ``sku-<SKU>``: a taken SKU fails it."""
+        """One conditional put of ``product-<id>``; the id comes from the SKU, so a taken SKU fails it."""
         self._check_currency(command.price, "price.currency")
-        product_id = self._new_id()
+        product_id = Product.id_for_sku(command.sku)
         product = Product.create(
             product_id,
             sku=command.sku,
@@ -92,13 +84,10 @@ class CatalogCommands:
             category=command.category,
             price=command.price,
         )
-        registration = SkuRegistration.claim(command.sku, product_id)
         try:
-            self._repository.save(product, registration, metadata=context.metadata)
-        except ConcurrencyError as error:
-            if registration.stream_id in error.stream_ids:
-                raise DuplicateSku(f"A product with SKU '{command.sku}' already exists.") from None
-            raise
+            self._repository.save(product, metadata=context.metadata)
+        except ConcurrencyError:
+            raise DuplicateSku(f"A product with SKU '{command.sku}' already exists.") from None
         return CommandResult(product_id, product.stream_id, product.version, changed=True)
 
     def change_details(

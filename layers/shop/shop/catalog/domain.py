@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from pydantic import Field, StrictInt, StrictStr, StringConstraints
@@ -11,7 +12,6 @@ from shop.catalog.events import (
     ProductDetailsChanged,
     ProductDiscontinued,
     ProductPriceChanged,
-    SkuClaimed,
     StockReceived,
     StockReleased,
     StockReserved,
@@ -36,8 +36,23 @@ class DuplicateSku(RuleViolated):
     code = "duplicate-sku"
 
 
+#: Namespace of product ids: a product's id is derived from its SKU (see ``Product.id_for_sku``).
+PRODUCT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8b7d-5c3e-9a1f-2d4b6c8e0a13")
+
+
 class Product(Aggregate):
+    """A sellable product. Its id is a UUID derived from its SKU, which makes the SKU unique.
+
+    SKUs are unique regardless of letter case and never reused; deriving the stream id from the
+    upper-cased SKU means "create" can only succeed once per SKU, enforced by the event store's
+    conditional write on the new stream (one PutItem) instead of a read or a second item.
+    """
+
     stream_prefix = "product"
+
+    @staticmethod
+    def id_for_sku(sku: str) -> str:
+        return str(uuid.uuid5(PRODUCT_ID_NAMESPACE, sku.upper()))
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -108,26 +123,6 @@ class Product(Aggregate):
                 pass
 
 
-class SkuRegistration(Aggregate):
-    """Claims a SKU for one product. Its stream exists at most once, so creating it is the check."""
-
-    stream_prefix = "sku"
-
-    @staticmethod
-    def key(sku: str) -> str:
-        """SKUs are unique regardless of letter case: ``abc-1`` and ``ABC-1`` are the same SKU."""
-        return sku.upper()
-
-    @classmethod
-    def claim(cls, sku: str, product_id: str) -> SkuRegistration:
-        registration = cls(cls.key(sku))
-        registration._record(SkuClaimed(sku=sku, product_id=product_id))
-        return registration
-
-    def apply(self, event: DomainEvent) -> None:
-        pass
-
-
 class InsufficientStock(RuleViolated):
     code = "insufficient-stock"
 
@@ -149,7 +144,9 @@ class Stock(Aggregate):
 
     def reserve(self, quantity: int, order_id: str) -> None:
         if not self.can_reserve(quantity):
-            raise InsufficientStock(f"Only {self.available} of product {self.id} available, {quantity} asked.")
+            raise InsufficientStock(
+                f"Only {self.available} of product {self.id} available, {quantity} asked."
+            )
         self._record(StockReserved(product_id=self.id, quantity=quantity, order_id=order_id))
 
     def release(self, quantity: int, order_id: str) -> None:

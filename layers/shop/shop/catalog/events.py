@@ -1,4 +1,4 @@
-"""Events of the Catalog service. Streams: ``product-<id>``, ``stock-<productId>``, ``sku-<SKU>``."""
+"""Events of the Catalog service. Streams: ``product-<id>`` and ``stock-<productId>``."""
 
 from __future__ import annotations
 
@@ -32,13 +32,6 @@ class ProductDiscontinued(DomainEvent):
     pass
 
 
-class SkuClaimed(DomainEvent):
-    """First and only event of ``sku-<SKU>``: written in the same transaction as ``ProductCreated``."""
-
-    sku: str
-    product_id: str
-
-
 class StockReceived(DomainEvent):
     product_id: str
     quantity: int
@@ -59,4 +52,4 @@ class StockReleased(DomainEvent):
 PRODUCT_EVENTS = (ProductCreated, ProductDetailsChanged, ProductPriceChanged, ProductDiscontinued)
 STOCK_EVENTS = (StockReceived, StockReserved, StockReleased)
 
-catalog_events = EventRegistry([*PRODUCT_EVENTS, SkuClaimed, *STOCK_EVENTS])
+catalog_events = EventRegistry([*PRODUCT_EVENTS, *STOCK_EVENTS])

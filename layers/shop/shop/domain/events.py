@@ -50,4 +50,4 @@ class EventRegistry:
         return cls.model_validate(data)
 
     def merged(self, other: EventRegistry) -> EventRegistry:
-        return EventRegistry([*self._classes.values(), *other._classes.values()])  # noqa: SLF001
+        return EventRegistry([*self._classes.values(), *other._classes.values()])

@@ -35,7 +35,7 @@ class DynamoDBEventStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=encode_commit(stream_id, expected_version, events, metadata),  # type: ignore[arg-type]
+                Item=encode_commit(stream_id, expected_version, events, metadata),
                 ConditionExpression=_NEW_COMMIT_ONLY,
             )
         except ClientError as error:
@@ -65,7 +65,7 @@ class DynamoDBEventStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            reasons = error.response.get("CancellationReasons", [])
             stale = [
                 write.stream_id
                 for write, reason in zip(writes, reasons, strict=False)

@@ -55,7 +55,11 @@ class CursorCodec:
             decoded = json.loads(payload)
         except ValueError:
             raise invalid from None
-        if not isinstance(decoded, dict) or not isinstance(decoded.get("k"), dict) or decoded.get("q") != query:
+        if (
+            not isinstance(decoded, dict)
+            or not isinstance(decoded.get("k"), dict)
+            or decoded.get("q") != query
+        ):
             raise invalid
         position: dict[str, Any] = decoded["k"]
         return position

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -60,8 +60,8 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
         return from_http_problem(unmatched(app.current_event, table))
 
     @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response[str]:
-        logger.exception("unhandled error")
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.error("unhandled error", exc_info=error)
         return internal_error()
 
     return app
@@ -127,5 +127,6 @@ def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] =
         )
         return response
 
-    handler.app = app  # type: ignore[attr-defined]
-    return handler
+    handler.app = app
+    handler.routes = [route for router in routers for route in router.declared]
+    return cast(LambdaHandler, handler)

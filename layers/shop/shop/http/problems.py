@@ -42,7 +42,12 @@ class HttpProblem(Exception):
     """An HTTP-level refusal that has no domain meaning (413, 415, 405 …)."""
 
     def __init__(
-        self, status: HTTPStatus, detail: str, *, code: str | None = None, headers: Mapping[str, str] | None = None
+        self,
+        status: HTTPStatus,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status

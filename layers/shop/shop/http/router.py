@@ -18,7 +18,7 @@ def template_path(rule: str) -> str:
 
 class ShopRouter(APIGatewayHttpRouter):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         #: ``(METHOD, /path/{param})`` for every declared route, in declaration order.
         self.declared: list[tuple[str, str]] = []
 

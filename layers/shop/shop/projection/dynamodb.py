@@ -57,5 +57,7 @@ class DynamoDBReadTable:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise CheckpointMoved(f"{self.table_name} {dict(key)}: {checkpoint} is not {expected}") from None
+                raise CheckpointMoved(
+                    f"{self.table_name} {dict(key)}: {checkpoint} is not {expected}"
+                ) from None
             raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
 
 from shop.eventstore.model import RecordedEvent
@@ -119,4 +120,4 @@ def _version(event: RecordedEvent) -> int:
 
 
 def _contiguous(events: Sequence[RecordedEvent]) -> bool:
-    return all(b.version == a.version + 1 for a, b in zip(events, events[1:], strict=False))
+    return all(b.version == a.version + 1 for a, b in pairwise(events))

@@ -9,7 +9,7 @@ records, so Lambda retries from the first of them and other aggregates keep movi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -53,17 +53,20 @@ class ProjectionBatch:
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
         if stream_id not in self._outcome:
-            try:
-                if stream_id in self._broken:
-                    raise self._broken[stream_id]
-                self._engine.project(stream_id, self._delivered.get(stream_id, []))
-            except Exception as error:
-                self._outcome[stream_id] = error
-                raise
-            self._outcome[stream_id] = None
+            self._outcome[stream_id] = self._project(stream_id)
         failure = self._outcome[stream_id]
         if failure is not None:
             raise StreamNotProjected(stream_id) from failure
+
+    def _project(self, stream_id: str) -> Exception | None:
+        """Project every delivered event of the stream; the error if that failed."""
+        if stream_id in self._broken:
+            return self._broken[stream_id]
+        try:
+            self._engine.project(stream_id, self._delivered.get(stream_id, []))
+        except Exception as error:  # noqa: BLE001 - any failure fails this stream's records only
+            return error
+        return None
 
 
 def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
@@ -77,9 +80,8 @@ def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
         batch = ProjectionBatch(engine(), records)
-        response: dict[str, Any] = process_partial_response(event, batch.handle, processor, context)
-        failed = len(response.get("batchItemFailures", []))
-        logger.info("batch projected", records=len(records), failed=failed)
-        return response
+        response = process_partial_response(event, batch.handle, processor, context)
+        logger.info("batch projected", records=len(records), failed=len(response["batchItemFailures"]))
+        return dict(response)
 
-    return handler
+    return cast(LambdaHandler, handler)

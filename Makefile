@@ -1,0 +1,62 @@
+# The two commands that matter: `make run` and `make test`. Both set themselves up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format typecheck validate unit build bench openapi clean
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shop/requirements.txt | sha1sum | cut -c1-12)
+# pyenv reads .python-version (3.13); otherwise any python3.13 on PATH.
+PYTHON := $(shell command -v python3.13 2>/dev/null || command -v python3)
+PYTEST_WORKERS ?= auto
+
+# Never reach AWS from here: fake credentials unless the caller set real ones for `sam deploy`.
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export SAM_CLI_TELEMETRY := 0
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt layers/shop/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 13))' || \
+	  { echo "Python 3.13 is needed (e.g. 'pyenv install 3.13'); found $$($(PYTHON) --version)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing development dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001)
+	@$(BIN)/python -m local
+
+test: $(STAMP) lint typecheck validate ## Lint, type-check, validate the template, run every test
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+unit: $(STAMP) ## Only the fast tests that need no AWS emulation
+	@$(BIN)/pytest tests/unit -q
+
+lint: $(STAMP) ## ruff lint + format check
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's formatting and safe fixes
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy, strict on the layer
+	@$(BIN)/mypy
+
+validate: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
+	@$(BIN)/cfn-lint template.yaml
+	@AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	  $(BIN)/sam validate --lint
+
+build: $(STAMP) ## sam build: every function and the layer, for arm64 (ARCH=x86_64 to change)
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parameter-overrides Architecture=$${ARCH:-arm64}
+
+bench: $(STAMP) ## Measure requests, capacity, import time, throughput and lag -> docs/performance.md
+	@$(BIN)/python -m bench
+
+clean: ## Remove build output and caches (keeps .venv)
+	@rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,182 @@
+"""template.yaml is the source of truth; these tests hold the code and the template to each other."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from local.functions import load_handler
+from local.template import Template
+from shop import apis
+
+WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+    "dynamodb:*",
+}
+
+
+def normalise(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def route_set(routes: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(method, normalise(path)) for method, path in routes}
+
+
+def http_functions(template: Template) -> dict[str, set[tuple[str, str]]]:
+    declared: dict[str, set[tuple[str, str]]] = {}
+    for route in template.routes:
+        if route.path != "$default":
+            declared.setdefault(route.function, set()).add((route.method, normalise(route.path)))
+    return declared
+
+
+def test_routes_in_the_template_are_the_routes_the_handlers_serve(template: Template) -> None:
+    for function, routes in http_functions(template).items():
+        handler = load_handler(template.functions[function])
+        assert route_set(handler.routes) == routes, function  # type: ignore[attr-defined]
+
+
+def test_each_api_fallback_knows_exactly_the_api_routes(template: Template) -> None:
+    for api, routers in [("CommandApi", apis.command_api()), ("QueryApi", apis.query_api())]:
+        in_template = {(r.method, normalise(r.path)) for r in template.routes_of(api) if r.path != "$default"}
+        assert route_set(apis.routes(routers)) == in_template, api
+        defaults = [r for r in template.routes_of(api) if r.path == "$default"]
+        assert len(defaults) == 1, f"{api} needs one $default route for 404/405 problems"
+
+
+def test_no_route_is_served_twice(template: Template) -> None:
+    keys = Counter((r.api, r.method, normalise(r.path)) for r in template.routes)
+    assert [key for key, count in keys.items() if count > 1] == []
+
+
+def test_every_stream_consumer_has_the_required_settings(template: Template) -> None:
+    assert template.subscriptions, "no stream consumers"
+    for subscription in template.subscriptions:
+        setting = subscription.setting
+        where = f"{subscription.function}.{subscription.name}"
+        assert setting("StartingPosition") == "TRIM_HORIZON", where
+        assert setting("FunctionResponseTypes") == ["ReportBatchItemFailures"], where
+        assert setting("BisectBatchOnFunctionError") is True, where
+        assert 0 <= setting("MaximumRetryAttempts") <= 10, where
+        assert 60 <= setting("MaximumRecordAgeInSeconds") <= 86_400, where
+        on_failure = setting("DestinationConfig")["OnFailure"]
+        assert on_failure["Type"] == "SQS", where
+        queue = on_failure["Destination"]["Fn::GetAtt"][0]
+        assert template.resources[queue]["Type"] == "AWS::SQS::Queue", where
+        filters = setting("FilterCriteria")["Filters"]
+        assert filters, where
+        assert all("Pattern" in f for f in filters), where
+
+
+def test_no_stream_has_more_than_two_consumers(template: Template) -> None:
+    consumers = Counter(s.table for s in template.subscriptions)
+    assert all(count <= 2 for count in consumers.values()), consumers
+
+
+def event_store_tables(template: Template) -> list[str]:
+    return [name for name in template.tables if name.endswith("EventStore")]
+
+
+def test_event_stores_are_protected_and_streamed(template: Template) -> None:
+    stores = event_store_tables(template)
+    assert stores
+    for name in stores:
+        resource = template.resources[name]
+        props = resource["Properties"]
+        assert resource["DeletionPolicy"] == "Retain", name
+        assert props["DeletionProtectionEnabled"] is True, name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+        assert props["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE", name
+        assert [k["AttributeName"] for k in props["KeySchema"]] == ["streamId", "version"], name
+
+
+def test_every_table_is_encrypted(template: Template) -> None:
+    for name, props in template.tables.items():
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+
+
+def statements(template: Template, function: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in template.functions[function].properties.get("Policies", []):
+        assert isinstance(policy, dict), f"{function}: only inline statements"
+        assert "Statement" in policy, f"{function}: only inline statements"
+        found.extend(policy["Statement"])
+    return found
+
+
+def resources_of(statement: dict[str, Any]) -> set[str]:
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    names = set()
+    for resource in resources:
+        if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+            names.add(resource["Fn::GetAtt"][0])
+        elif isinstance(resource, dict) and "Fn::Sub" in resource:
+            names.add(re.match(r"\$\{(\w+)", resource["Fn::Sub"]).group(1))  # type: ignore[union-attr]
+        else:
+            names.add(str(resource))
+    return names
+
+
+def writes(template: Template, function: str) -> set[str]:
+    written = set()
+    for statement in statements(template, function):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if set(actions) & WRITE_ACTIONS:
+            written |= resources_of(statement)
+    return written
+
+
+def test_query_functions_cannot_write(template: Template) -> None:
+    for function in {r.function for r in template.routes_of("QueryApi")}:
+        assert writes(template, function) == set(), function
+
+
+def test_stream_consumers_cannot_write_the_store_they_read(template: Template) -> None:
+    for subscription in template.subscriptions:
+        if subscription.function.endswith("Projector"):
+            assert not writes(template, subscription.function) & set(event_store_tables(template)), (
+                subscription.function
+            )
+
+
+def test_command_functions_only_append_to_event_stores(template: Template) -> None:
+    for function in {r.function for r in template.routes_of("CommandApi") if r.path != "$default"}:
+        for statement in statements(template, function):
+            actions = set(statement["Action"])
+            if resources_of(statement) & set(event_store_tables(template)):
+                assert actions <= {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}, (
+                    function
+                )
+
+
+def test_wildcards_are_never_granted(template: Template) -> None:
+    for function in template.functions:
+        for statement in statements(template, function):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith("*") for a in actions), function
+            assert "*" not in resources_of(statement), function
+
+
+@pytest.mark.parametrize("variable", ["CATALOG_EVENTS_TABLE", "PRODUCTS_VIEW_TABLE"])
+def test_environment_references_resolve_to_template_resources(template: Template, variable: str) -> None:
+    for function in template.functions.values():
+        value = function.environment.get(variable)
+        if value is not None:
+            assert value["Ref"] in template.tables, (function.logical_id, variable)
+
+
+def test_functions_run_python_313_on_the_architecture_parameter(template: Template) -> None:
+    assert template.globals["Runtime"] == "python3.13"
+    assert template.globals["Architectures"] == [{"Ref": "Architecture"}]
+    assert template.parameters["Architecture"] == "arm64"
+    layer = template.resources["ShopLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"

@@ -1,0 +1,217 @@
+"""Catalog rules, through the application service over the in-memory event store."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shop.application import CommandContext, Repository
+from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateProduct, ReceiveStock
+from shop.catalog.domain import DuplicateSku, InsufficientStock, Product, ProductDiscontinuedError, Stock
+from shop.catalog.events import catalog_events
+from shop.domain.money import Money
+from shop.errors import InvalidInput, NotFound, VersionMismatch
+from shop.eventstore.memory import InMemoryEventStore
+
+CTX = CommandContext(correlation_id="corr", causation_id="req")
+
+
+def eur(amount: int) -> Money:
+    return Money(amount=amount, currency="EUR")
+
+
+@pytest.fixture
+def store() -> InMemoryEventStore:
+    return InMemoryEventStore()
+
+
+@pytest.fixture
+def catalog(store: InMemoryEventStore) -> CatalogCommands:
+    return CatalogCommands(Repository(store, catalog_events), "EUR")
+
+
+def create(catalog: CatalogCommands, sku: str = "MUG-1", **changes: object) -> str:
+    fields = {"sku": sku, "name": "Mug", "category": "kitchen", "price": eur(1299)} | changes
+    return catalog.create_product(CreateProduct.model_validate(fields), CTX).aggregate_id
+
+
+def types(store: InMemoryEventStore, stream_id: str) -> list[str]:
+    return [e.type for e in store.load(stream_id)]
+
+
+def test_create_product_records_the_product_under_an_id_derived_from_its_sku(catalog, store) -> None:
+    product_id = create(catalog)
+
+    assert product_id == Product.id_for_sku("MUG-1") == Product.id_for_sku("mug-1")
+    assert product_id != Product.id_for_sku("MUG-2")
+
+    [created] = store.load(f"product-{product_id}")
+    assert created.type == "ProductCreated"
+    assert created.data == {
+        "productId": product_id,
+        "sku": "MUG-1",
+        "name": "Mug",
+        "description": "",
+        "category": "kitchen",
+        "price": {"amount": 1299, "currency": "EUR"},
+    }
+    assert created.metadata.correlation_id == "corr"
+    assert len(store.commits) == 1
+
+
+def test_sku_is_unique_regardless_of_case(catalog, store) -> None:
+    create(catalog, "MUG-1")
+
+    with pytest.raises(DuplicateSku):
+        create(catalog, "mug-1")
+    assert len(store.commits) == 1  # nothing of the second
+
+
+def test_another_currency_is_refused(catalog) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        create(catalog, price=Money(amount=100, currency="USD"))
+    assert raised.value.errors[0].field == "price.currency"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("sku", "has space"),
+        ("sku", "x" * 65),
+        ("sku", ""),
+        ("name", ""),
+        ("name", "   "),
+        ("name", "n" * 201),
+        ("description", "d" * 2001),
+        ("category", "Kitchen"),
+        ("category", "-kitchen"),
+        ("category", "c" * 65),
+        ("price", {"amount": -1, "currency": "EUR"}),
+        ("price", {"amount": 1_000_000_001, "currency": "EUR"}),
+        ("price", {"amount": 10.5, "currency": "EUR"}),
+        ("price", {"amount": "10", "currency": "EUR"}),
+        ("price", {"amount": 10, "currency": "eur"}),
+        ("sku", 123),
+    ],
+)
+def test_create_product_validates_each_field(field: str, value: object) -> None:
+    fields = {"sku": "A", "name": "N", "category": "c", "price": {"amount": 1, "currency": "EUR"}}
+    with pytest.raises(ValidationError):
+        CreateProduct.model_validate(fields | {field: value})
+
+
+def test_boundary_values_are_accepted() -> None:
+    CreateProduct.model_validate(
+        {
+            "sku": "A" * 64,
+            "name": "N" * 200,
+            "description": "D" * 2000,
+            "category": "c" * 64,
+            "price": {"amount": 1_000_000_000, "currency": "EUR"},
+        }
+    )
+    CreateProduct.model_validate(
+        {"sku": "a.b_c-1", "name": "N", "category": "0", "price": {"amount": 0, "currency": "EUR"}}
+    )
+
+
+def test_change_details_records_only_what_changed(catalog, store) -> None:
+    product_id = create(catalog, description="old")
+    result = catalog.change_details(product_id, ChangeProductDetails(name="Big mug", description="old"), CTX)
+
+    assert result.version == 2
+    assert store.load(f"product-{product_id}")[-1].data == {"name": "Big mug"}
+
+
+def test_a_change_that_changes_nothing_appends_nothing(catalog, store) -> None:
+    product_id = create(catalog)
+
+    details = catalog.change_details(product_id, ChangeProductDetails(name="Mug"), CTX)
+    price = catalog.change_price(product_id, eur(1299), CTX)
+
+    assert (details.version, details.changed, price.version, price.changed) == (1, False, 1, False)
+    assert types(store, f"product-{product_id}") == ["ProductCreated"]
+
+
+def test_patch_needs_at_least_one_field_and_no_nulls() -> None:
+    with pytest.raises(ValidationError, match="at least one"):
+        ChangeProductDetails.model_validate({})
+    with pytest.raises(ValidationError, match="must not be null"):
+        ChangeProductDetails.model_validate({"name": None})
+    assert ChangeProductDetails.model_validate({"description": None}).description == ""
+
+
+def test_change_price_records_the_previous_price(catalog, store) -> None:
+    product_id = create(catalog)
+    catalog.change_price(product_id, eur(999), CTX)
+
+    assert store.load(f"product-{product_id}")[-1].data == {
+        "price": {"amount": 999, "currency": "EUR"},
+        "previousPrice": {"amount": 1299, "currency": "EUR"},
+    }
+
+
+def test_a_discontinued_product_cannot_be_changed(catalog) -> None:
+    product_id = create(catalog)
+    catalog.discontinue(product_id, CTX)
+
+    with pytest.raises(ProductDiscontinuedError):
+        catalog.change_details(product_id, ChangeProductDetails(name="X"), CTX)
+    with pytest.raises(ProductDiscontinuedError):
+        catalog.change_price(product_id, eur(1), CTX)
+    with pytest.raises(ProductDiscontinuedError):
+        catalog.discontinue(product_id, CTX)
+    with pytest.raises(ProductDiscontinuedError):
+        catalog.receive_stock(product_id, ReceiveStock(quantity=1), CTX)
+
+
+def test_commands_on_unknown_products_are_not_found(catalog) -> None:
+    unknown = "00000000-0000-4000-8000-999999999999"
+    with pytest.raises(NotFound):
+        catalog.change_price(unknown, eur(1), CTX)
+    with pytest.raises(NotFound):
+        catalog.receive_stock(unknown, ReceiveStock(quantity=1), CTX)
+
+
+def test_receive_stock_appends_to_the_stock_stream(catalog, store) -> None:
+    product_id = create(catalog)
+
+    first = catalog.receive_stock(product_id, ReceiveStock(quantity=5), CTX)
+    second = catalog.receive_stock(product_id, ReceiveStock(quantity=7), CTX)
+
+    assert (first.version, second.version) == (1, 2)
+    assert types(store, f"stock-{product_id}") == ["StockReceived", "StockReceived"]
+    assert types(store, f"product-{product_id}") == ["ProductCreated"]
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1_000_001, 2.0, "3", True])
+def test_receive_quantity_is_1_to_a_million(quantity: object) -> None:
+    with pytest.raises(ValidationError):
+        ReceiveStock.model_validate({"quantity": quantity})
+
+
+def test_if_match_is_checked_against_the_aggregate_version(catalog) -> None:
+    product_id = create(catalog)
+
+    with pytest.raises(VersionMismatch):
+        catalog.change_price(product_id, eur(1), CommandContext("c", "r", expected_version=2))
+    assert catalog.change_price(product_id, eur(1), CommandContext("c", "r", expected_version=1)).version == 2
+
+
+def test_stock_availability_is_never_negative() -> None:
+    stock = Stock("p")
+    stock.receive(3)
+    stock.reserve(2, "order-1")
+    assert stock.available == 1
+    assert not stock.can_reserve(2)
+    with pytest.raises(InsufficientStock):
+        stock.reserve(2, "order-2")
+    stock.release(2, "order-1")
+    assert stock.available == 3
+
+
+def test_aggregate_rehydrates_from_its_history() -> None:
+    product = Product.create("p", sku="S", name="N", description="", category="c", price=eur(5))
+    history = product.pending_events
+    again = Product.rehydrate("p", [*history], version=1)
+    assert (again.name, again.price, again.version, again.pending_events) == ("N", eur(5), 1, ())

@@ -1,0 +1,106 @@
+"""Property: any at-least-once delivery of a valid history yields the rows of one in-order pass.
+
+Deliveries are generated freely: commits duplicated, reordered across batches, missing (the
+engine must fill gaps from the event store), whole batches replayed, and writes that crash
+midway through a batch, after which the batch is retried as Lambda would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from local.functions import LambdaContext
+from shop.catalog.projection import ProductsProjection
+from shop.projection.engine import ProjectionEngine
+from shop.projection.memory import InMemoryReadTable
+from shop.projection.stream import projector_handler
+from tests.support.histories import build_history, operations, stream_record
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashingTable(InMemoryReadTable):
+    """Fails the n-th update from now (0 = never), like a Lambda timing out mid-batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash_in = 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        if self.crash_in:
+            self.crash_in -= 1
+            if self.crash_in == 0:
+                raise Crash
+        super().update(*args, **kwargs)
+
+
+def deliver(handler: Any, records: list[dict[str, Any]]) -> bool:
+    """Invoke like Lambda; True if every record succeeded."""
+    try:
+        response = handler({"Records": records}, LambdaContext("CatalogProjector"))
+    except Exception:
+        return False
+    return not response["batchItemFailures"]
+
+
+def in_order_rows(store: Any) -> dict[Any, Any]:
+    table = InMemoryReadTable()
+    engine = ProjectionEngine(ProductsProjection(), table, store)
+    for stream_id, events in store.commits:
+        engine.project(stream_id, events)
+    return table.rows
+
+
+schedules = st.lists(
+    st.tuples(
+        st.lists(st.integers(0, 10_000), max_size=12),  # commits in the batch (indexes mod history)
+        st.integers(0, 4),  # crash after this many updates (0 = no crash)
+        st.booleans(),  # replay the whole batch once more afterwards
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=operations, schedule=schedules, data=st.data())
+def test_any_delivery_converges_to_the_in_order_rows(ops, schedule, data) -> None:
+    store = build_history(ops)
+    commits = store.commits
+    if not commits:
+        return
+    records = [stream_record(commit, n) for n, commit in enumerate(commits)]
+    table = CrashingTable()
+    engine = ProjectionEngine(ProductsProjection(), table, store)
+    handler = projector_handler(lambda: engine)
+
+    for picks, crash_after, replay in schedule:
+        batch = [records[i % len(records)] for i in picks]
+        if not batch:
+            continue
+        table.crash_in = crash_after
+        if not deliver(handler, batch):
+            table.crash_in = 0
+            assert deliver(handler, batch), "a retry without crashes must succeed"
+        if replay:
+            assert deliver(handler, batch)
+    # Eventually every commit is delivered at least once more, in some order.
+    table.crash_in = 0
+    tail = data.draw(st.permutations(records))
+    for start in range(0, len(tail), 7):
+        assert deliver(handler, tail[start : start + 7])
+
+    assert table.rows == in_order_rows(store)
+
+
+def test_rows_record_the_versions_applied_per_source_stream() -> None:
+    store = build_history([("create", 0, 1), ("receive", 0, 3), ("price", 0, 2), ("reserve", 0, 2)])
+    rows = list(in_order_rows(store).values())
+    assert len(rows) == 1
+    assert rows[0]["version"] == 2
+    assert rows[0]["stockVersion"] == 2
+    assert rows[0]["available"] == 1
