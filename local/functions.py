@@ -13,6 +13,15 @@ from typing import Any
 
 from local.template import Function, Template
 
+#: What any process talking to the local endpoint needs: a region and credentials that are not real.
+OFFLINE_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
 #: Environment every locally run function gets on top of its template environment.
 LOCAL_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto does not route account-based endpoints

@@ -39,11 +39,11 @@ def lambda_context() -> LambdaContext:
 
 
 @pytest.fixture
-def stack(template: Template, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def stack(template: Template):  # type: ignore[no-untyped-def]
     """Every table, queue, route and subscription of template.yaml, in process, on mock_aws."""
-    from tests.support.inprocess import in_process_stack  # noqa: PLC0415
+    from local.inprocess import in_process_stack  # noqa: PLC0415
 
-    with in_process_stack(template, monkeypatch) as running:
+    with in_process_stack(template) as running:
         yield running
 
 

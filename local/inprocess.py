@@ -1,8 +1,9 @@
-"""The whole template in this process, against moto's in-process ``mock_aws``."""
+"""The whole template in this process, against moto's in-process ``mock_aws`` (tests, benchmarks)."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import boto3
 from moto import mock_aws
 
 from local.apigw import HttpRequest, HttpResponse
+from local.functions import OFFLINE_ENVIRONMENT
 from local.stack import InProcessInvoker, Stack
 from local.template import Template
 from shop import runtime
@@ -45,17 +47,24 @@ class InProcessStack(Stack):
 
 
 @contextmanager
-def in_process_stack(template: Template, monkeypatch: Any) -> Iterator[InProcessStack]:
+def in_process_stack(template: Template | None = None) -> Iterator[InProcessStack]:
+    """Create every resource of the template on ``mock_aws`` and run all functions in this process.
+
+    ``os.environ`` gets every function's variables for the duration (restored afterwards).
+    """
+    saved = dict(os.environ)
+    os.environ.update(OFFLINE_ENVIRONMENT)
     with mock_aws():
         runtime.reset()
         clients = Clients(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs"))
-        stack = InProcessStack(template, clients, retry_delay=0)
+        stack = InProcessStack(template or Template(), clients, retry_delay=0)
         stack.create_resources()
-        for name, value in stack.shared_environment().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-        stack.start_mappings(InProcessInvoker(template))
+        os.environ.update(stack.shared_environment())
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        stack.start_mappings(InProcessInvoker(stack.template))
         try:
             yield stack
         finally:
             runtime.reset()
+            os.environ.clear()
+            os.environ.update(saved)

@@ -1,0 +1,1 @@
+"""``make bench``: figures for docs/performance.md, measured, never asserted in unit tests."""

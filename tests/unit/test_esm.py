@@ -1,0 +1,181 @@
+"""The local event source mapping follows Lambda's rules for DynamoDB Streams."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from local.esm import EventSourceMapping, FunctionError
+from local.template import StreamSubscription
+
+
+class FakeReader:
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/1"
+    shard_id = "shard-1"
+
+    def __init__(self) -> None:
+        self.queue: list[dict[str, Any]] = []
+
+    def add(self, *stream_ids: str, created: float = 1000.0) -> None:
+        for stream_id in stream_ids:
+            sequence = f"{len(self.queue) + 1:05d}"
+            self.queue.append(
+                {
+                    "eventID": sequence,
+                    "eventName": "INSERT",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": created,
+                        "Keys": {"streamId": {"S": stream_id}},
+                        "SequenceNumber": sequence,
+                    },
+                }
+            )
+
+    def read(self, limit: int = 1000) -> list[dict[str, Any]]:
+        records, self.queue = self.queue[:limit], self.queue[limit:]
+        return records
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def subscription(**settings: Any) -> StreamSubscription:
+    defaults = {
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 2,
+        "MaximumRecordAgeInSeconds": 3600,
+        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": "dlq"}},
+    }
+    return StreamSubscription("Fn", "Ev", "T", defaults | settings)
+
+
+class Harness:
+    def __init__(self, behaviour: Any, **settings: Any) -> None:
+        self.reader = FakeReader()
+        self.clock = Clock()
+        self.calls: list[list[str]] = []
+        self.failures: list[dict[str, Any]] = []
+        self.behaviour = behaviour
+        self.esm = EventSourceMapping(
+            subscription(**settings),
+            self.reader,
+            self.invoke,
+            self.send,
+            retry_delay=0,
+            clock=self.clock,  # type: ignore[arg-type]
+        )
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        ids = [r["dynamodb"]["Keys"]["streamId"]["S"] for r in event["Records"]]
+        self.calls.append(ids)
+        return self.behaviour(event["Records"], ids)
+
+    def send(self, destination: str, message: dict[str, Any]) -> None:
+        assert destination == "dlq"
+        self.failures.append(message)
+
+    def run(self) -> None:
+        for _ in range(100):
+            self.esm.poll()
+            if not self.esm.deliver() and self.esm.idle:
+                return
+        raise AssertionError("did not settle")
+
+
+def ok(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+    return {"batchItemFailures": []}
+
+
+def test_batches_respect_the_batch_size_and_filters() -> None:
+    pattern = {"Pattern": json.dumps({"dynamodb": {"Keys": {"streamId": {"S": [{"prefix": "p-"}]}}}})}
+    harness = Harness(ok, BatchSize=2, FilterCriteria={"Filters": [pattern]})
+    harness.reader.add("p-1", "x-1", "p-2", "p-3")
+    harness.run()
+    assert harness.calls == [["p-1", "p-2"], ["p-3"]]
+
+
+def test_partial_failure_resumes_from_the_lowest_failed_record() -> None:
+    attempts = {"n": 0}
+
+    def fail_b_once(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            failed = [r for r in records if r["dynamodb"]["Keys"]["streamId"]["S"] in ("b", "d")]
+            return {
+                "batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in failed]
+            }
+        return ok(records, ids)
+
+    harness = Harness(fail_b_once)
+    harness.reader.add("a", "b", "c", "d")
+    harness.run()
+    assert harness.calls == [["a", "b", "c", "d"], ["b", "c", "d"]]
+    assert harness.failures == []
+
+
+def test_an_unknown_item_identifier_fails_the_whole_batch() -> None:
+    answers = iter([{"batchItemFailures": [{"itemIdentifier": ""}]}, {"batchItemFailures": []}])
+    harness = Harness(lambda records, ids: next(answers))
+    harness.reader.add("a", "b")
+    harness.run()
+    assert harness.calls == [["a", "b"], ["a", "b"]]
+
+
+def test_a_poison_record_is_isolated_by_bisection_then_sent_to_the_on_failure_queue() -> None:
+    def poison(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        if "bad" in ids:
+            raise FunctionError("boom")
+        return ok(records, ids)
+
+    harness = Harness(poison, MaximumRetryAttempts=2)
+    harness.reader.add("a", "b", "bad", "c")
+    harness.run()
+
+    assert harness.calls[0] == ["a", "b", "bad", "c"]
+    assert ["a", "b"] in harness.calls  # halves
+    assert harness.calls.count(["bad"]) == 3  # first try + 2 retries
+    assert harness.calls[-1] == ["c"]  # the shard moves on
+    [message] = harness.failures
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["responseContext"]["functionError"] == "Unhandled"
+    info = message["DDBStreamBatchInfo"]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        1,
+        "00003",
+        "00003",
+    )
+    assert info["streamArn"] == FakeReader.stream_arn
+
+
+def test_records_older_than_the_maximum_age_are_given_up() -> None:
+    harness = Harness(
+        lambda records, ids: (_ for _ in ()).throw(FunctionError("down")),
+        MaximumRetryAttempts=-1,
+        MaximumRecordAgeInSeconds=60,
+    )
+    harness.reader.add("a", created=1000.0)
+    harness.clock.now = 1100.0
+    harness.run()
+    assert harness.failures[0]["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+def test_the_batching_window_waits_for_more_records() -> None:
+    harness = Harness(ok, BatchSize=3, MaximumBatchingWindowInSeconds=5)
+    harness.reader.add("a")
+    harness.esm.poll()
+    assert not harness.esm.deliver()
+    harness.reader.add("b", "c")
+    harness.esm.poll()
+    assert harness.esm.deliver()  # full batch: no need to wait
+    harness.reader.add("d")
+    harness.esm.poll()
+    assert not harness.esm.deliver()
+    harness.clock.now += 5
+    assert harness.esm.deliver()
+    assert harness.calls == [["a", "b", "c"], ["d"]]
