@@ -10,11 +10,12 @@ here restores that guarantee, which the concurrency tests and the local stack re
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -52,19 +53,28 @@ def create_server(host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
+def _exit_with_parent(parent: int, server: BaseWSGIServer) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    server.shutdown()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = create_server(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    if args.parent_pid:
+        threading.Thread(target=_exit_with_parent, args=(args.parent_pid, server), daemon=True).start()
     print(f"ready {server.server_address[1]}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    server.serve_forever()
     sys.exit(0)
 
 

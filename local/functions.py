@@ -9,6 +9,8 @@ import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from local.template import Function, Template
@@ -50,18 +52,24 @@ class LambdaContext:
         return self.timeout_seconds * 1000
 
 
-def load_handler(function: Function) -> Callable[[dict[str, Any], Any], Any]:
-    """Import the function's module under a unique name (every function has an ``app.py``)."""
-    module_name = f"_function_{function.logical_id}"
+def load_module(logical_id: str, path: Path) -> ModuleType:
+    """Import a function's module under a unique name (every function has an ``app.py``)."""
+    module_name = f"_function_{logical_id}"
     module = sys.modules.get(module_name)
     if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, function.module_path)
+        spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {function.module_path}")
+            raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, function.handler_attribute)
+    return module
+
+
+def load_handler(function: Function) -> Callable[[dict[str, Any], Any], Any]:
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(
+        load_module(function.logical_id, function.module_path), function.handler_attribute
+    )
     return handler
 
 

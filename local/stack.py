@@ -31,6 +31,14 @@ from local.template import Template, table_definition
 log = logging.getLogger("local")
 
 
+def secret_names(template: Template, prefix: str = "", region: str = "us-east-1") -> dict[str, str]:
+    """Local stand-ins for secrets (their ARNs); functions get values derived from them."""
+    return {
+        logical: f"arn:aws:secretsmanager:{region}:123456789012:secret:{prefix}{logical}"
+        for logical in template.of_type("AWS::SecretsManager::Secret")
+    }
+
+
 class Invoker(Protocol):
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Run the function; raise ``FunctionError`` if its handler raised."""
@@ -101,10 +109,7 @@ class Stack:
             self.physical[logical] = url
             self.attributes[f"{logical}.Arn"] = arn["Attributes"]["QueueArn"]
             self._queue_urls[self.attributes[f"{logical}.Arn"]] = url
-        for logical in self.template.of_type("AWS::SecretsManager::Secret"):
-            self.physical[logical] = (
-                f"arn:aws:secretsmanager:{self.region}:123456789012:secret:{self.prefix}{logical}"
-            )
+        self.physical.update(secret_names(self.template, self.prefix, self.region))
 
     def environment(self, function: str) -> dict[str, str]:
         fn = self.template.functions[function]
@@ -166,14 +171,23 @@ class Stack:
 
     # ------------------------------------------------------------------ HTTP
     def handle_http(self, api: str, request: HttpRequest) -> HttpResponse:
+        return self.serve_http(api, request)[0]
+
+    def serve_http(self, api: str, request: HttpRequest) -> tuple[HttpResponse, str]:
+        """The response, and the function that produced it ("-" if no route matched)."""
         match = self._routes[api].match(request.method, request.path)
         if match is None:
-            return NOT_FOUND
+            return NOT_FOUND, "-"
         assert self.invoker is not None, "start_mappings(invoker) first"
+        function = match.route.function
         event = build_event(request, match, api_id=api.lower())
         try:
-            result = self.invoker.invoke(match.route.function, event)
+            result = self.invoker.invoke(function, event)
         except FunctionError as error:
-            self.log_line(f"{match.route.function} failed: {error}")
-            return INTERNAL_ERROR
-        return parse_result(result)
+            self.log_line(f"{function} failed: {error}")
+            return INTERNAL_ERROR, function
+        try:
+            return parse_result(result), function
+        except (TypeError, ValueError) as error:
+            self.log_line(f"{function} returned a malformed response: {error}")
+            return INTERNAL_ERROR, function

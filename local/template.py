@@ -37,7 +37,24 @@ def _intrinsic(name: str) -> Any:
     return construct
 
 
-for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "ImportValue"):
+#: What ``Ref: AWS::NoValue`` resolves to: the property or list item is dropped.
+NO_VALUE = object()
+
+for _tag in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Condition",
+    "ImportValue",
+):
     _Loader.add_constructor(f"!{_tag}", _intrinsic("Ref" if _tag == "Ref" else f"Fn::{_tag}"))
 
 
@@ -97,6 +114,7 @@ class Template:
         self.parameters: dict[str, Any] = {
             name: spec.get("Default") for name, spec in self.document.get("Parameters", {}).items()
         }
+        self.conditions: dict[str, Any] = self.document.get("Conditions", {})
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {name: r for name, r in self.resources.items() if r["Type"] == resource_type}
@@ -122,6 +140,14 @@ class Template:
             env = {**global_env, **resource["Properties"].get("Environment", {}).get("Variables", {})}
             functions[name] = Function(name, self.root / props["CodeUri"], props["Handler"], props, env)
         return functions
+
+    def layer_paths(self, function: Function) -> list[Path]:
+        """Source folders of the function's layers (``ContentUri``), as Lambda mounts them."""
+        return [
+            self.root / self.resources[layer["Ref"]]["Properties"]["ContentUri"]
+            for layer in function.properties.get("Layers", [])
+            if isinstance(layer, dict) and layer.get("Ref") in self.resources
+        ]
 
     def _events(self, event_type: str) -> list[tuple[str, str, dict[str, Any]]]:
         return [
@@ -164,6 +190,10 @@ class Template:
         attributes = attributes or {}
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Fn::If":
+                condition, when_true, when_false = arg
+                chosen = when_true if self.condition(condition, physical) else when_false
+                return self.resolve(chosen, physical, attributes)
             if key == "Ref":
                 return self._ref(arg, physical)
             if key == "Fn::GetAtt":
@@ -177,12 +207,33 @@ class Template:
                     arg,
                 )
         if isinstance(value, dict):
-            return {k: self.resolve(v, physical, attributes) for k, v in value.items()}
+            resolved = {k: self.resolve(v, physical, attributes) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v, physical, attributes) for v in value]
+            return [v for v in (self.resolve(v, physical, attributes) for v in value) if v is not NO_VALUE]
         return value
 
-    def _ref(self, name: str, physical: Mapping[str, str]) -> str:
+    def condition(self, name: str, physical: Mapping[str, str]) -> bool:
+        return self._evaluate(self.conditions[name], physical)
+
+    def _evaluate(self, expression: Any, physical: Mapping[str, str]) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a, physical) for a in arg)
+            return bool(left == right)
+        if key == "Fn::Not":
+            return not self._evaluate(arg[0], physical)
+        if key == "Fn::And":
+            return all(self._evaluate(a, physical) for a in arg)
+        if key == "Fn::Or":
+            return any(self._evaluate(a, physical) for a in arg)
+        if key == "Condition":
+            return self.condition(arg, physical)
+        raise ValueError(f"unsupported condition function {key}")
+
+    def _ref(self, name: str, physical: Mapping[str, str]) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in physical:
             return physical[name]
         if name in self.parameters:

@@ -1,0 +1,3 @@
+from local.run import main
+
+main()

@@ -1,0 +1,181 @@
+"""Functions in worker processes, like Lambda execution environments.
+
+Each function gets its own pool of worker processes (``local.worker``), each started with that
+function's environment from the template, so Powertools service names, table names and cached
+clients never mix between functions. A worker serves one invocation at a time; concurrent
+invocations of one function use more workers, up to ``max_workers``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
+
+from local.esm import FunctionError
+from local.template import ROOT, Function
+from local.worker import read_frame, write_frame
+
+
+class Worker:
+    def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
+        self.function = function
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local.worker",
+                "--function",
+                function.logical_id,
+                "--module",
+                str(function.module_path),
+                "--attribute",
+                function.handler_attribute,
+                "--requests",
+                str(request_read),
+                "--responses",
+                str(response_write),
+            ],
+            env=dict(environment),
+            cwd=ROOT,
+            pass_fds=(request_read, response_write),
+        )
+        os.close(request_read)
+        os.close(response_write)
+        self._requests: BinaryIO = os.fdopen(request_write, "wb")
+        self._responses: BinaryIO = os.fdopen(response_read, "rb")
+        try:
+            read_frame(self._responses)  # "ready" once the handler module is imported
+        except EOFError:
+            self.stop()
+            raise FunctionError(f"{function.logical_id} failed to start (see its output above)") from None
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def invoke(self, event: dict[str, Any], timeout: float) -> Any:
+        try:
+            write_frame(self._requests, {"event": event, "requestId": str(uuid.uuid4())})
+        except (BrokenPipeError, OSError) as error:
+            self.stop()
+            raise FunctionError(f"{self.function.logical_id} worker is gone") from error
+        ready, _, _ = select.select([self._responses], [], [], timeout)
+        if not ready:
+            self.stop()
+            raise FunctionError(f"Task timed out after {timeout:.2f} seconds")
+        try:
+            answer = read_frame(self._responses)
+        except EOFError:
+            self.stop()
+            raise FunctionError(f"{self.function.logical_id} worker exited during the invocation") from None
+        if "error" in answer:
+            raise FunctionError(answer["error"])
+        return answer["ok"]
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._requests.close()
+        try:
+            self.process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        with contextlib.suppress(OSError):
+            self._responses.close()
+
+
+class FunctionPool:
+    def __init__(self, function: Function, environment: Mapping[str, str], max_workers: int) -> None:
+        self.function = function
+        self._environment = dict(environment)
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._workers: list[Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.timeout = float(function.properties.get("Timeout", 3))
+
+    def _start(self) -> Worker:
+        worker = Worker(self.function, self._environment)
+        with self._lock:
+            if self._closed:
+                worker.stop()
+                raise FunctionError("the local stack is stopping")
+            self._workers.append(worker)
+        return worker
+
+    def warm(self) -> None:
+        with self._slots:
+            self._idle.put(self._start())
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._slots:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                worker = self._start()
+            try:
+                return worker.invoke(event, self.timeout)
+            finally:
+                if worker.alive:
+                    self._idle.put(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+
+class WorkerPoolInvoker:
+    """An ``Invoker`` that runs each function in its own worker processes."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, Function],
+        environment_of: Callable[[str], Mapping[str, str]],
+        *,
+        max_workers: int = 4,
+    ) -> None:
+        self._functions = functions
+        self._environment_of = environment_of
+        self._max_workers = max_workers
+        self._pools: dict[str, FunctionPool] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, function: str) -> FunctionPool:
+        with self._lock:
+            if function not in self._pools:
+                self._pools[function] = FunctionPool(
+                    self._functions[function], self._environment_of(function), self._max_workers
+                )
+            return self._pools[function]
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return self.pool(function).invoke(event)
+
+    def warm_all(self) -> None:
+        """Start one worker per function in the background (imports take a moment each)."""
+        for name in self._functions:
+            threading.Thread(target=self._warm, args=(name,), daemon=True).start()
+
+    def _warm(self, function: str) -> None:
+        with contextlib.suppress(FunctionError):
+            self.pool(function).warm()
+
+    def close(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.close()

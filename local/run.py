@@ -1,0 +1,270 @@
+"""``make run``: the whole system on one machine, from ``template.yaml``.
+
+Environment: QUERY_PORT (3000), COMMAND_PORT (3001), <API>_PORT for any other HTTP API, HOST
+(127.0.0.1), MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in),
+SEED (1), POLL_INTERVAL (0.1 s), LOG_LEVEL (WARNING: the functions' Powertools log level),
+LOCAL_CONCURRENCY (4 workers per function), LOCAL_RETRY_DELAY (0.05 s, doubles per retry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.esm import EventSourceMapping
+from local.functions import OFFLINE_ENVIRONMENT
+from local.pool import WorkerPoolInvoker
+from local.seed import seed
+from local.server import ApiServer
+from local.stack import Stack
+from local.template import ROOT, TEMPLATE, Template
+
+DEFAULT_PORTS = {"QueryApi": 3000, "CommandApi": 3001}
+
+
+def port_variable(api: str) -> str:
+    """``QueryApi`` -> ``QUERY_PORT``, ``AdminHttpApi`` -> ``ADMIN_HTTP_PORT``."""
+    stem = api.removesuffix("Api") or api
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", stem).upper() + "_PORT"
+
+
+def log(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+@dataclass
+class Clients:
+    dynamodb: Any
+    streams: Any
+    sqs: Any
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    moto_host: str = "127.0.0.1"
+    moto_port: int = 4566
+    poll_interval: float = 0.1
+    retry_delay: float = 0.05
+    concurrency: int = 4
+    seed: bool = True
+    log_level: str = "WARNING"
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, template: Template) -> Settings:
+        env = os.environ
+        ports = {}
+        for index, api in enumerate(sorted(template.http_apis, key=lambda a: (a not in DEFAULT_PORTS, a))):
+            ports[api] = int(env.get(port_variable(api), DEFAULT_PORTS.get(api, 3000 + index)))
+        return cls(
+            host=env.get("HOST", "127.0.0.1"),
+            moto_host=env.get("MOTO_HOST", "127.0.0.1"),
+            moto_port=int(env.get("MOTO_PORT", "4566")),
+            poll_interval=float(env.get("POLL_INTERVAL", "0.1")),
+            retry_delay=float(env.get("LOCAL_RETRY_DELAY", "0.05")),
+            concurrency=int(env.get("LOCAL_CONCURRENCY", "4")),
+            seed=env.get("SEED", "1") not in ("0", "false", "no"),
+            log_level=env.get("LOG_LEVEL", "WARNING"),
+            ports=ports,
+        )
+
+
+class LocalStack:
+    def __init__(self, template: Template, settings: Settings) -> None:
+        self.template = template
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.endpoint_process: subprocess.Popen[str] | None = None
+        self.endpoint_url = ""
+        self.servers: dict[str, ApiServer] = {}
+        self.threads: list[threading.Thread] = []
+        self.invoker: WorkerPoolInvoker | None = None
+        self.stack: Stack | None = None
+
+    # ----------------------------------------------------------------- start
+    def start(self) -> None:
+        self._start_endpoint()
+        for name, value in OFFLINE_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+        clients = Clients(
+            *(boto3.client(s, endpoint_url=self.endpoint_url) for s in ("dynamodb", "dynamodbstreams", "sqs"))
+        )
+        self.stack = Stack(self.template, clients, retry_delay=self.settings.retry_delay, log_line=log)
+        self.stack.create_resources()
+        self.invoker = WorkerPoolInvoker(
+            self.template.functions, self._function_environment, max_workers=self.settings.concurrency
+        )
+        self.invoker.warm_all()
+        self.stack.start_mappings(self.invoker)
+        for mapping in self.stack.mappings:
+            self._thread(self._poll, mapping, name=f"poll-{mapping.function}")
+        for api, port in self.settings.ports.items():
+            server = ApiServer(
+                api, (self.settings.host, port), lambda r, a=api: self.stack.serve_http(a, r), log
+            )  # type: ignore[union-attr]
+            self.servers[api] = server
+            self._thread(server.serve_forever, name=f"http-{api}")
+
+    def _start_endpoint(self) -> None:
+        self.endpoint_process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local.endpoint",
+                "--host",
+                self.settings.moto_host,
+                "--port",
+                str(self.settings.moto_port),
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.endpoint_process.stdout is not None
+        line = self.endpoint_process.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError(f"the moto endpoint did not start (port {self.settings.moto_port} in use?)")
+        host = "127.0.0.1" if self.settings.moto_host in ("0.0.0.0", "") else self.settings.moto_host
+        self.endpoint_url = f"http://{host}:{line.split()[1]}"
+
+    def _function_environment(self, function: str) -> dict[str, str]:
+        assert self.stack is not None
+        fn = self.template.functions[function]
+        python_path = [str(fn.code_uri), *(str(p) for p in self.template.layer_paths(fn)), str(ROOT)]
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+        return {
+            **inherited,
+            **OFFLINE_ENVIRONMENT,
+            **self.stack.environment(function),
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def _thread(self, target: Any, *args: Any, name: str) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _poll(self, mapping: EventSourceMapping) -> None:
+        while not self.stopping.is_set():
+            try:
+                kept = mapping.poll()
+                delivered = mapping.deliver()
+            except Exception as error:
+                if self.stopping.is_set():
+                    return
+                log(f"[stream] {mapping.function}: {type(error).__name__}: {error}")
+                self.stopping.wait(1.0)
+                continue
+            if not kept and not delivered:
+                self.stopping.wait(self.settings.poll_interval)
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until every subscription has delivered what its stream holds."""
+        assert self.stack is not None
+        deadline = time.monotonic() + timeout
+        time.sleep(self.settings.poll_interval * 2)
+        while time.monotonic() < deadline and not all(m.idle for m in self.stack.mappings):
+            time.sleep(self.settings.poll_interval)
+
+    def seed(self) -> int:
+        base = self.url("CommandApi")
+
+        def send(method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(
+                base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read() or b"{}")
+
+        return len(seed(send))
+
+    def url(self, api: str) -> str:
+        server = self.servers[api]
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
+        return f"http://{host}:{server.port}"
+
+    # ----------------------------------------------------------------- stop
+    def stop(self) -> None:
+        self.stopping.set()
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if self.invoker is not None:
+            self.invoker.close()
+        if self.endpoint_process is not None:
+            self.endpoint_process.terminate()
+            try:
+                self.endpoint_process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.endpoint_process.kill()
+                self.endpoint_process.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    args = parser.parse_args(argv)
+    template = Template(args.template)
+    settings = Settings.from_env(template)
+    local = LocalStack(template, settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        local.start()
+        seeded = local.seed() if settings.seed and "CommandApi" in local.servers else 0
+        local.settle()
+        print_ready(local, seeded)
+        stop.wait()
+        log("stopping ...")
+    finally:
+        local.stop()
+    log("stopped")
+
+
+def print_ready(local: LocalStack, seeded: int) -> None:
+    lines = ["", "Local stack ready:"]
+    for api in local.servers:
+        label = f"{api.removesuffix('Api')} API:"
+        lines.append(f"  {label:<14} {local.url(api)}")
+    lines.append(f"  {'AWS endpoint:':<14} {local.endpoint_url}  (moto: {', '.join(local.template.tables)})")
+    mappings = local.stack.mappings if local.stack else []
+    lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
+    if seeded:
+        lines.append(f"  Seeded {seeded} demo products through the Command API (SEED=0 to skip).")
+    lines.append("Ctrl-C stops everything.")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()

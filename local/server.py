@@ -1,0 +1,79 @@
+"""An HTTP server per HTTP API, handing every request to the stack's API Gateway emulation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from local.apigw import HttpRequest, HttpResponse
+
+#: API Gateway refuses payloads above 10 MB before any function runs.
+MAX_PAYLOAD = 10 * 1024 * 1024
+
+Handle = Callable[[HttpRequest], tuple[HttpResponse, str]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ApiServer
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            self._send(
+                HttpResponse(
+                    413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}'
+                )
+            )
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        request = HttpRequest(
+            method=self.command,
+            path=url.path or "/",
+            query=url.query,
+            headers=dict(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        response, function = self.server.handle(request)
+        self._send(response)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.server.log_line(
+            f"[{self.server.api}] {self.command} {self.path} -> {response.status} {function} {elapsed:.0f} ms"
+        )
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass  # one line per request comes from _serve
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, api: str, address: tuple[str, int], handle: Handle, log_line: Callable[[str], None]
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.api = api
+        self.handle = handle
+        self.log_line = log_line
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
