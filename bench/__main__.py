@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import catalog, imports
+from bench import catalog, imports, localstack
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
@@ -56,9 +56,25 @@ def section_imports() -> str:
     )
 
 
+def section_localstack() -> str:
+    return "\n".join(
+        [
+            "## Local stack: throughput and projection lag",
+            "",
+            "`make run`'s stack (moto server, worker processes, stream pollers), driven over HTTP.",
+            "Projection lag runs from a command's answer to the Query API first showing that change",
+            "(GET polled every 5 ms). moto serialises its requests and its `Query` slows down as the",
+            "table grows, so absolute rates are the local machine's, not DynamoDB's.",
+            "",
+            localstack.report(localstack.run()),
+        ]
+    )
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "catalog": section_catalog,
     "imports": section_imports,
+    "localstack": section_localstack,
 }
 
 

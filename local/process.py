@@ -1,0 +1,87 @@
+"""Starting ``python -m local`` (what ``make run`` runs) as a subprocess on free ports: e2e tests, bench."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    urls: dict[str, str]
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def query(self) -> str:
+        return self.urls["Query"]
+
+    @property
+    def command(self) -> str:
+        return self.urls["Command"]
+
+    @property
+    def endpoint(self) -> str:
+        return self.urls["AWS endpoint"]
+
+    def descendants(self) -> set[int]:
+        found, frontier = set(), [self.process.pid]
+        while frontier:
+            pid = frontier.pop()
+            for task in Path(f"/proc/{pid}/task").glob("*"):  # children of every thread
+                try:
+                    children = (task / "children").read_text().split()
+                except OSError:
+                    continue
+                found.update(int(child) for child in children)
+                frontier.extend(int(child) for child in children)
+        return found
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=20)
+
+
+def start(template: Path | None = None, **environment: str) -> RunningStack:
+    env = {
+        **os.environ,
+        "QUERY_PORT": "0",
+        "COMMAND_PORT": "0",
+        "MOTO_PORT": "0",
+        "SEED": "0",
+        "POLL_INTERVAL": "0.05",
+        "LOCAL_RETRY_DELAY": "0.01",
+        **environment,
+    }
+    arguments = [sys.executable, "-m", "local"] + (["--template", str(template)] if template else [])
+    process = subprocess.Popen(
+        arguments, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    running = RunningStack(process, {})
+    for line in process.stdout:
+        running.output.append(line)
+        found = re.match(r"\s+([\w ]+?)(?: API)?:\s+(http://\S+)", line)
+        if found:
+            running.urls[found.group(1)] = found.group(2)
+        if line.startswith("Ctrl-C stops everything"):
+            break
+    else:
+        raise RuntimeError("the local stack exited:\n" + "".join(running.output))
+    threading.Thread(target=_drain, args=(running,), daemon=True).start()
+    return running
+
+
+def _drain(running: RunningStack) -> None:
+    assert running.process.stdout is not None
+    for line in running.process.stdout:
+        running.output.append(line)

@@ -1,0 +1,109 @@
+"""The Catalog flow over real HTTP against the local stack (moto server, workers, stream pollers)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+
+from local.client import call, eventually
+from local.process import RunningStack
+
+
+def new_sku() -> str:
+    return f"E2E-{uuid.uuid4().hex[:10]}"
+
+
+def create(stack: RunningStack, name: str, category: str, cents: int = 500) -> str:
+    reply = call(
+        "POST",
+        f"{stack.command}/products",
+        {"sku": new_sku(), "name": name, "category": category, "price": {"amount": cents, "currency": "EUR"}},
+    )
+    assert reply.status == 201, reply.body
+    assert reply.headers["Location"] == f"/products/{reply.json()['productId']}"
+    return str(reply.json()["productId"])
+
+
+def listed(stack: RunningStack, category: str) -> list[str]:
+    reply = call("GET", f"{stack.query}/products?category={category}&limit=100")
+    assert reply.status == 200
+    return [item["name"] for item in reply.json()["items"]]
+
+
+def test_create_see_list_discontinue(local_stack: RunningStack) -> None:
+    category = f"e2e-{uuid.uuid4().hex[:8]}"
+    mug = create(local_stack, "Mug", category)
+    create(local_stack, "Bowl", category)
+
+    product = eventually(
+        lambda: (r := call("GET", f"{local_stack.query}/products/{mug}")).status == 200 and r
+    )
+    assert product.json()["name"] == "Mug"
+    assert product.json()["status"] == "ACTIVE"
+    assert product.headers["ETag"] == '"1.0"'
+    eventually(lambda: listed(local_stack, category) == ["Bowl", "Mug"])
+
+    stocked = call("POST", f"{local_stack.command}/products/{mug}/stock", {"quantity": 4})
+    assert (stocked.status, stocked.json()["stockVersion"]) == (200, 1)
+    eventually(lambda: call("GET", f"{local_stack.query}/products/{mug}").json()["available"] == 4)
+
+    assert call("POST", f"{local_stack.command}/products/{mug}/discontinue").status == 200
+    eventually(lambda: listed(local_stack, category) == ["Bowl"])
+    assert call("GET", f"{local_stack.query}/products/{mug}").json()["status"] == "DISCONTINUED"
+    again = call("POST", f"{local_stack.command}/products/{mug}/discontinue")
+    assert (again.status, again.headers["Content-Type"]) == (409, "application/problem+json")
+
+
+def test_errors_are_problems_over_http(local_stack: RunningStack) -> None:
+    cases = [
+        ("POST", f"{local_stack.command}/products", b"{oops", 400),
+        ("POST", f"{local_stack.command}/products", {"sku": "x y"}, 422),
+        ("GET", f"{local_stack.command}/products", None, 405),
+        ("DELETE", f"{local_stack.query}/products", None, 405),
+        ("GET", f"{local_stack.query}/products/{uuid.uuid4()}", None, 404),
+        ("GET", f"{local_stack.query}/nowhere", None, 404),
+        ("GET", f"{local_stack.query}/products?limit=1000", None, 400),
+        ("POST", f"{local_stack.command}/products", {"description": "x" * 70_000}, 413),
+    ]
+    for method, url, body, status in cases:
+        reply = call(method, url, body)
+        assert reply.status == status, (method, url, reply.body)
+        assert reply.headers["Content-Type"] == "application/problem+json"
+        assert reply.json()["status"] == status
+
+
+def test_a_failing_record_does_not_stop_the_others_and_ends_in_the_dlq(local_stack: RunningStack) -> None:
+    dynamodb = boto3.client("dynamodb", endpoint_url=local_stack.endpoint)
+    sqs = boto3.client("sqs", endpoint_url=local_stack.endpoint)
+    poison_stream = f"product-{uuid.uuid4()}"
+    dynamodb.put_item(
+        TableName="CatalogEventStore",
+        Item={
+            "streamId": {"S": poison_stream},
+            "version": {"N": "1"},
+            "correlationId": {"S": "e2e"},
+            "causationId": {"S": "e2e"},
+            "eventTypes": {"SS": ["ProductCreated"]},
+            "events": {"S": "this is not JSON"},
+        },
+    )
+    healthy = create(local_stack, "After the poison", f"e2e-{uuid.uuid4().hex[:8]}")
+
+    eventually(lambda: call("GET", f"{local_stack.query}/products/{healthy}").status == 200)
+
+    queue = sqs.get_queue_url(QueueName="CatalogProjectorDLQ")["QueueUrl"]
+
+    def parked() -> list[dict[str, object]]:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        return [json.loads(m["Body"]) for m in messages]
+
+    [message, *_] = eventually(parked, timeout=30)
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    info = message["DDBStreamBatchInfo"]
+    assert info["batchSize"] >= 1
+    assert info["streamArn"].endswith(info["streamArn"].split("/stream/")[-1])
+    assert any("RetryAttemptsExhausted" in line for line in local_stack.output)
