@@ -138,7 +138,7 @@ def report(result: Result) -> str:
             "",
             "| Measure | Value |",
             "|---|---:|",
-            f"| Commands per second ({THROUGHPUT_COMMANDS} price changes) | {result.commands_per_second:.0f} |",
+            f"| Commands per second ({THROUGHPUT_COMMANDS} price changes) | {result.commands_per_second:.0f} |",  # noqa: E501
             f"| Baseline: unrouted requests per second (404 problem) | {result.baseline_per_second:.0f} |",
             f"| Commands / baseline | {result.commands_per_second / result.baseline_per_second:.2f} |",
             f"| Command latency p50 / p99 | {result.command_p50_ms:.0f} / {result.command_p99_ms:.0f} ms |",
