@@ -60,6 +60,7 @@ def start(template: Path | None = None, **environment: str) -> RunningStack:
         "SEED": "0",
         "POLL_INTERVAL": "0.05",
         "LOCAL_RETRY_DELAY": "0.01",
+        "LOCAL_PARENT_PID": str(os.getpid()),  # the stack stops itself if this process dies
         **environment,
     }
     arguments = [sys.executable, "-m", "local"] + (["--template", str(template)] if template else [])

@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if os.environ.get("LOCAL_PARENT_PID"):
+        parent = int(os.environ["LOCAL_PARENT_PID"])
+        threading.Thread(target=_stop_when_gone, args=(parent, stop), daemon=True).start()
     try:
         local.start()
         seeded = local.seed() if settings.seed and "CommandApi" in local.servers else 0
@@ -249,6 +252,15 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         local.stop()
     log("stopped")
+
+
+def _stop_when_gone(pid: int, stop: threading.Event) -> None:
+    """For supervised runs (tests, benchmarks): stop when the supervising process is gone."""
+    while not stop.wait(0.5):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop.set()
 
 
 def print_ready(local: LocalStack, seeded: int) -> None:

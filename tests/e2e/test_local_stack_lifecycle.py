@@ -100,10 +100,12 @@ def test_a_new_function_in_the_template_is_served_without_code_changes(tmp_path:
 
 def test_ctrl_c_stops_every_process() -> None:
     stack = start()
-    call("GET", f"{stack.query}/products")  # at least one worker is surely running
-    children = stack.descendants()
+    try:
+        call("GET", f"{stack.query}/products")  # at least one worker is surely running
+        children = stack.descendants()
+    finally:
+        assert stack.stop() == 0
     assert len(children) >= 2, "expected the moto endpoint and function workers"
-    assert stack.stop() == 0
     time.sleep(0.5)
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and _not_zombie(pid)]
     assert alive == [], [Path(f"/proc/{p}/cmdline").read_text() for p in alive]
