@@ -25,6 +25,8 @@ $(STAMP): requirements-dev.txt layers/shop/requirements.txt
 	@echo "Installing development dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# The layer's package and the repository on the venv's path, for scripts, bench and the REPL.
+	@printf '%s\n%s\n' "$(CURDIR)/layers/shop" "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/shop-dev.pth"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001)
