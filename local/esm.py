@@ -134,6 +134,10 @@ class EventSourceMapping:
         self.stats = DeliveryStats()
 
     @property
+    def name(self) -> str:
+        return f"[{self.subscription.table} -> {self.function}]"
+
+    @property
     def idle(self) -> bool:
         return not self._pending
 
@@ -161,6 +165,7 @@ class EventSourceMapping:
         batch = [self._pending[i] for i in range(min(self._limit, len(self._pending)))]
         self.stats.batches += 1
         self.stats.records += len(batch)
+        started = time.perf_counter()
         try:
             result = self._invoke(self.function, {"Records": batch})
         except FunctionError as error:
@@ -169,7 +174,8 @@ class EventSourceMapping:
             return True
         failed_at = self._first_failure(batch, result)
         if failed_at is None:
-            self._log(f"{self.function}: {len(batch)} records delivered")
+            elapsed = (time.perf_counter() - started) * 1000
+            self._log(f"{self.name} {len(batch)} records delivered, {elapsed:.0f} ms")
             self._checkpoint(len(batch))
         else:
             self.stats.partial_failures += 1
@@ -208,7 +214,7 @@ class EventSourceMapping:
         retried = batch[start:]
         if function_error and self.bisect and len(retried) > 1:
             self._limit = math.ceil(len(retried) / 2)  # bisecting does not spend a retry
-            self._log(f"{self.function}: {reason}; bisecting to {self._limit} records")
+            self._log(f"{self.name} {reason}; bisecting to {self._limit} records")
             return
         self._attempts += 1
         condition = None
@@ -219,9 +225,9 @@ class EventSourceMapping:
         if condition is None:
             self._limit = len(retried) if function_error else self.batch_size
             self._not_before = self._clock() + min(self._retry_delay * 2 ** (self._attempts - 1), 2.0)
-            self._log(f"{self.function}: {reason}; retry {self._attempts}")
+            self._log(f"{self.name} {reason}; retry {self._attempts}")
             return
-        self._log(f"{self.function}: {reason}; {condition}, {len(retried)} records to the on-failure queue")
+        self._log(f"{self.name} {reason}; {condition}, {len(retried)} records to the on-failure queue")
         if self.on_failure:
             self._send_failure(
                 self.on_failure, self._failure_message(retried, condition, function_error=function_error)
