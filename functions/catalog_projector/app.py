@@ -1,6 +1,6 @@
 """CatalogProjector: Catalog event store stream -> ProductsView."""
 
 from shop.catalog.wiring import products_projector
-from shop.projection.stream import projector_handler
+from shop.streams import projector_handler
 
 handler = projector_handler(products_projector)

@@ -16,7 +16,7 @@ from local.functions import LambdaContext
 from shop.catalog.projection import ProductsProjection
 from shop.projection.engine import ProjectionEngine
 from shop.projection.memory import InMemoryReadTable
-from shop.projection.stream import projector_handler
+from shop.streams import projector_handler
 from tests.support.histories import build_history, operations, stream_record
 
 

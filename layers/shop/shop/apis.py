@@ -10,15 +10,19 @@ from shop.http.router import ShopRouter
 
 
 def command_api() -> list[ShopRouter]:
-    from shop.catalog.api import commands as catalog  # noqa: PLC0415 - import on first use
+    from shop.cart.api import commands as cart  # noqa: PLC0415 - import on first use
+    from shop.catalog.api import commands as catalog  # noqa: PLC0415
+    from shop.orders.api import commands as orders  # noqa: PLC0415
 
-    return [catalog]
+    return [catalog, cart, orders]
 
 
 def query_api() -> list[ShopRouter]:
+    from shop.cart.api import queries as cart  # noqa: PLC0415
     from shop.catalog.api import queries as catalog  # noqa: PLC0415
+    from shop.orders.api import queries as orders  # noqa: PLC0415
 
-    return [catalog]
+    return [catalog, cart, orders]
 
 
 def routes(routers: list[ShopRouter]) -> list[tuple[str, str]]:

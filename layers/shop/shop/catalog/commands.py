@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import field_validator, model_validator
 
 from shop.application import CommandContext, CommandResult, Repository, run_command
+from shop.application.messages import Command
 from shop.catalog.domain import (
     Category,
     Description,
@@ -21,12 +21,6 @@ from shop.catalog.domain import (
 from shop.domain.money import Money
 from shop.errors import FieldError, InvalidInput, NotFound
 from shop.eventstore.store import ConcurrencyError
-
-
-class Command(BaseModel):
-    """Base of command messages: camelCase on the wire, unknown fields rejected, immutable."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 class CreateProduct(Command):

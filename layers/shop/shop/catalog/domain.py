@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StrictInt, StrictStr, StringConstraints
@@ -12,8 +14,14 @@ from shop.catalog.events import (
     ProductDetailsChanged,
     ProductDiscontinued,
     ProductPriceChanged,
+    ReservedLine,
+    ShortLine,
     StockReceived,
     StockReleased,
+    StockReservationConfirmed,
+    StockReservationRejected,
+    StockReservationReleased,
+    StockReservationVoided,
     StockReserved,
 )
 from shop.domain.aggregate import Aggregate
@@ -158,5 +166,70 @@ class Stock(Aggregate):
                 self.available += event.quantity
             case StockReserved():
                 self.available -= event.quantity
+            case _:
+                pass
+
+
+class ReservationState(StrEnum):
+    NONE = "NONE"
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
+    RELEASED = "RELEASED"
+    VOIDED = "VOIDED"
+
+
+class StockReservation(Aggregate):
+    """The Catalog's decision about one order's stock: ``reservation-<orderId>``.
+
+    It is decided once (confirmed, rejected, or voided by an early cancellation); only a confirmed
+    reservation can be released. Writing its first event at version 0 is what makes the decision
+    happen exactly once, however often the order's events are delivered.
+    """
+
+    stream_prefix = "reservation"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.state = ReservationState.NONE
+        self.lines: tuple[ReservedLine, ...] = ()
+
+    @property
+    def decided(self) -> bool:
+        return self.state is not ReservationState.NONE
+
+    def confirm(self, lines: Sequence[ReservedLine]) -> None:
+        self._ensure_undecided()
+        self._record(StockReservationConfirmed(order_id=self.id, lines=tuple(lines)))
+
+    def reject(self, short: Sequence[ShortLine]) -> None:
+        self._ensure_undecided()
+        reason = "Not enough stock for: " + "; ".join(
+            f"{line.name} (requested {line.requested}, available {max(line.available, 0)})" for line in short
+        )
+        self._record(StockReservationRejected(order_id=self.id, reason=reason, short_products=tuple(short)))
+
+    def void(self) -> None:
+        self._ensure_undecided()
+        self._record(StockReservationVoided(order_id=self.id))
+
+    def release(self) -> None:
+        if self.state is not ReservationState.CONFIRMED:
+            raise RuleViolated(f"Reservation {self.id} is {self.state}; only a confirmed one is released.")
+        self._record(StockReservationReleased(order_id=self.id))
+
+    def _ensure_undecided(self) -> None:
+        if self.decided:
+            raise RuleViolated(f"Reservation {self.id} is already {self.state}.")
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case StockReservationConfirmed():
+                self.state, self.lines = ReservationState.CONFIRMED, event.lines
+            case StockReservationRejected():
+                self.state = ReservationState.REJECTED
+            case StockReservationReleased():
+                self.state = ReservationState.RELEASED
+            case StockReservationVoided():
+                self.state = ReservationState.VOIDED
             case _:
                 pass

@@ -7,6 +7,7 @@ from pydantic import Field
 from shop.application import Repository
 from shop.catalog.commands import CatalogCommands
 from shop.catalog.events import catalog_events
+from shop.catalog.policies import StockReservationPolicy
 from shop.catalog.projection import ProductsProjection
 from shop.catalog.queries import ProductQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
@@ -20,6 +21,10 @@ from shop.runtime import Settings, cached, dynamodb
 class CatalogCommandSettings(Settings):
     events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
     currency: str = Field(alias="CURRENCY", pattern=r"^[A-Z]{3}$")
+
+
+class CatalogStoreSettings(Settings):
+    events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
 
 
 class CatalogQuerySettings(Settings):
@@ -57,4 +62,12 @@ def products_projector() -> ProjectionEngine:
         ProductsProjection(),
         DynamoDBReadTable(dynamodb(), settings.products_view_table),
         DynamoDBEventStore(dynamodb(), settings.events_table),
+    )
+
+
+@cached
+def stock_reservations() -> StockReservationPolicy:
+    settings = CatalogStoreSettings.from_env()
+    return StockReservationPolicy(
+        Repository(DynamoDBEventStore(dynamodb(), settings.events_table), catalog_events)
     )

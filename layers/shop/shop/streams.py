@@ -9,7 +9,7 @@ records, so Lambda retries from the first of them and other aggregates keep movi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -24,6 +24,15 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 class StreamNotProjected(Exception):
     """An earlier record of the same source stream in this batch failed; this one cannot apply."""
+
+
+class Policy(Protocol):
+    """Reacts to events by issuing commands; idempotent, so redelivery has no second effect."""
+
+    name: str
+    handles: frozenset[str]
+
+    def handle(self, event: RecordedEvent) -> None: ...
 
 
 def stream_id_of(record: Mapping[str, Any]) -> str:
@@ -69,8 +78,27 @@ class ProjectionBatch:
         return None
 
 
-def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
-    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use."""
+class PolicyBatch:
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._failed: dict[str, Exception] = {}
+
+    def handle(self, record: DynamoDBRecord) -> None:
+        stream_id = stream_id_of(record.raw_event)
+        if stream_id in self._failed:
+            raise StreamNotProjected(stream_id) from self._failed[stream_id]
+        try:
+            for event in commit_events(record.raw_event):
+                if event.type in self._policy.handles:
+                    self._policy.handle(event)
+        except Exception as error:
+            self._failed[stream_id] = error
+            raise
+
+
+def _stream_handler(
+    make_batch: Callable[[list[dict[str, Any]]], Callable[[DynamoDBRecord], None]],
+) -> LambdaHandler:
     logger = Logger()
     tracer = Tracer()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -79,9 +107,18 @@ def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
-        batch = ProjectionBatch(engine(), records)
-        response = process_partial_response(event, batch.handle, processor, context)
-        logger.info("batch projected", records=len(records), failed=len(response["batchItemFailures"]))
+        response = process_partial_response(event, make_batch(records), processor, context)
+        logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)
 
-    return cast(LambdaHandler, handler)
+    return cast("LambdaHandler", handler)
+
+
+def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
+    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use."""
+    return _stream_handler(lambda records: ProjectionBatch(engine(), records).handle)
+
+
+def policy_handler(policy: Callable[[], Policy]) -> LambdaHandler:
+    """The Lambda handler of a policy; ``policy`` is a cached factory, called on first use."""
+    return _stream_handler(lambda _: PolicyBatch(policy()).handle)

@@ -1,0 +1,6 @@
+"""CartCommands: the Cart routes of the Command API."""
+
+from shop.cart.api import commands
+from shop.http import http_handler
+
+handler = http_handler(commands)

@@ -1,0 +1,6 @@
+"""OrderIntakePolicy: CartCheckedOut (Cart stream) -> PlaceOrder (Order event store)."""
+
+from shop.orders.wiring import order_intake
+from shop.streams import policy_handler
+
+handler = policy_handler(order_intake)

@@ -1,0 +1,6 @@
+"""StockReservationPolicy: OrderPlaced / OrderCancelled (Order stream) -> reserve / release stock."""
+
+from shop.catalog.wiring import stock_reservations
+from shop.streams import policy_handler
+
+handler = policy_handler(stock_reservations)

@@ -1,0 +1,95 @@
+"""Cart use cases. Product names and prices come from the Catalog's read side (``ProductCatalog``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from shop.application import CommandContext, CommandResult, Repository, run_command
+from shop.application.messages import Command
+from shop.cart.domain import AddQuantity, Cart, CustomerId, ListedProduct, SetQuantity, UnknownProduct
+from shop.eventstore.store import ConcurrencyError
+
+
+class ProductCatalog(Protocol):
+    def find(self, product_id: str) -> ListedProduct | None:
+        """The product as the Query API lists it, or None if it is not visible (yet)."""
+        ...
+
+
+class CreateCart(Command):
+    customer_id: CustomerId
+
+
+class AddCartItem(Command):
+    product_id: str
+    quantity: AddQuantity
+
+
+class SetCartItemQuantity(Command):
+    quantity: SetQuantity
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CartCommands:
+    def __init__(
+        self,
+        repository: Repository,
+        catalog: ProductCatalog,
+        currency: str,
+        id_factory: Callable[[], str] = new_id,
+    ) -> None:
+        self._repository = repository
+        self._catalog = catalog
+        self._currency = currency
+        self._new_id = id_factory
+
+    def create_cart(self, command: CreateCart, context: CommandContext) -> CommandResult:
+        cart = Cart.create(self._new_id(), command.customer_id, self._currency)
+        try:
+            self._repository.save(cart, metadata=context.metadata)
+        except ConcurrencyError:  # a UUID collision: never in practice, but never silently
+            raise RuntimeError("cart id collision") from None
+        return CommandResult(cart.id, cart.stream_id, cart.version, changed=True)
+
+    def add_item(self, cart_id: str, command: AddCartItem, context: CommandContext) -> CommandResult:
+        product = self._find(command.product_id)
+        if product is None:
+            raise UnknownProduct(command.product_id)
+        return run_command(
+            self._repository, Cart, cart_id, lambda c: c.add_item(product, command.quantity), context
+        )
+
+    def set_quantity(
+        self, cart_id: str, product_id: str, command: SetCartItemQuantity, context: CommandContext
+    ) -> CommandResult:
+        product = self._find(product_id) if command.quantity else None
+        return run_command(
+            self._repository,
+            Cart,
+            cart_id,
+            lambda cart: cart.set_quantity(product_id, command.quantity, product),
+            context,
+        )
+
+    def remove_item(self, cart_id: str, product_id: str, context: CommandContext) -> CommandResult:
+        return run_command(
+            self._repository, Cart, cart_id, lambda cart: cart.remove_item(product_id), context
+        )
+
+    def check_out(self, cart_id: str, context: CommandContext) -> tuple[CommandResult, str]:
+        """Record ``CartCheckedOut`` with a new order id; the Orders service takes it from there."""
+        order_id = self._new_id()
+        result = run_command(self._repository, Cart, cart_id, lambda cart: cart.check_out(order_id), context)
+        return result, order_id
+
+    def _find(self, product_id: str) -> ListedProduct | None:
+        try:
+            canonical = str(uuid.UUID(product_id))
+        except ValueError:
+            return None
+        return self._catalog.find(canonical)

@@ -1,0 +1,55 @@
+"""Builds the Cart service's application services from settings, once per execution environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.application import Repository
+from shop.cart.catalog_view import ProductsViewCatalog
+from shop.cart.commands import CartCommands
+from shop.cart.events import cart_events
+from shop.cart.projection import CartsProjection
+from shop.cart.queries import CartQueries
+from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.engine import ProjectionEngine
+from shop.readside import DynamoDBView
+from shop.runtime import Settings, cached, dynamodb
+
+
+class CartCommandSettings(Settings):
+    events_table: str = Field(alias="CART_EVENTS_TABLE", min_length=3)
+    products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
+    currency: str = Field(alias="CURRENCY", pattern=r"^[A-Z]{3}$")
+
+
+class CartQuerySettings(Settings):
+    carts_view_table: str = Field(alias="CARTS_VIEW_TABLE", min_length=3)
+
+
+class CartProjectorSettings(Settings):
+    events_table: str = Field(alias="CART_EVENTS_TABLE", min_length=3)
+    carts_view_table: str = Field(alias="CARTS_VIEW_TABLE", min_length=3)
+
+
+@cached
+def cart_commands() -> CartCommands:
+    settings = CartCommandSettings.from_env()
+    store = DynamoDBEventStore(dynamodb(), settings.events_table)
+    catalog = ProductsViewCatalog(DynamoDBView(dynamodb(), settings.products_view_table))
+    return CartCommands(Repository(store, cart_events), catalog, settings.currency)
+
+
+@cached
+def cart_queries() -> CartQueries:
+    return CartQueries(DynamoDBView(dynamodb(), CartQuerySettings.from_env().carts_view_table))
+
+
+@cached
+def carts_projector() -> ProjectionEngine:
+    settings = CartProjectorSettings.from_env()
+    return ProjectionEngine(
+        CartsProjection(),
+        DynamoDBReadTable(dynamodb(), settings.carts_view_table),
+        DynamoDBEventStore(dynamodb(), settings.events_table),
+    )

@@ -1,0 +1,1 @@
+"""Orders service: orders placed from checked-out carts, confirmed or rejected by stock, cancelled."""

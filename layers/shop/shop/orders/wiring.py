@@ -1,0 +1,73 @@
+"""Builds the Orders service's application services and policies, once per execution environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.application import Repository
+from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.http.cursor import CursorCodec
+from shop.orders.commands import OrderCommands
+from shop.orders.events import order_events
+from shop.orders.policies import OrderFulfilmentPolicy, OrderIntakePolicy
+from shop.orders.projection import OrdersProjection
+from shop.orders.queries import OrderQueries
+from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.engine import ProjectionEngine
+from shop.readside import DynamoDBView
+from shop.runtime import Settings, cached, dynamodb
+
+
+class OrderStoreSettings(Settings):
+    events_table: str = Field(alias="ORDER_EVENTS_TABLE", min_length=3)
+
+
+class OrderQuerySettings(Settings):
+    orders_view_table: str = Field(alias="ORDERS_VIEW_TABLE", min_length=3)
+    cursor_secret: str = Field(alias="CURSOR_SECRET", min_length=16)
+
+
+class OrderProjectorSettings(Settings):
+    events_table: str = Field(alias="ORDER_EVENTS_TABLE", min_length=3)
+    orders_view_table: str = Field(alias="ORDERS_VIEW_TABLE", min_length=3)
+
+
+def _repository() -> Repository:
+    return Repository(
+        DynamoDBEventStore(dynamodb(), OrderStoreSettings.from_env().events_table), order_events
+    )
+
+
+@cached
+def order_commands() -> OrderCommands:
+    return OrderCommands(_repository())
+
+
+@cached
+def order_intake() -> OrderIntakePolicy:
+    return OrderIntakePolicy(_repository())
+
+
+@cached
+def order_fulfilment() -> OrderFulfilmentPolicy:
+    return OrderFulfilmentPolicy(_repository())
+
+
+@cached
+def order_queries() -> OrderQueries:
+    return OrderQueries(DynamoDBView(dynamodb(), OrderQuerySettings.from_env().orders_view_table))
+
+
+@cached
+def order_cursors() -> CursorCodec:
+    return CursorCodec(OrderQuerySettings.from_env().cursor_secret)
+
+
+@cached
+def orders_projector() -> ProjectionEngine:
+    settings = OrderProjectorSettings.from_env()
+    return ProjectionEngine(
+        OrdersProjection(),
+        DynamoDBReadTable(dynamodb(), settings.orders_view_table),
+        DynamoDBEventStore(dynamodb(), settings.events_table),
+    )
