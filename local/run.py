@@ -28,6 +28,7 @@ import boto3
 from local.esm import EventSourceMapping
 from local.functions import OFFLINE_ENVIRONMENT
 from local.pool import WorkerPoolInvoker
+from local.samples import create_sample_aggregates
 from local.seed import seed
 from local.server import ApiServer
 from local.stack import Stack
@@ -245,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         local.start()
         seeded = local.seed() if settings.seed and "CommandApi" in local.servers else 0
+        if seeded:
+            create_sample_aggregates(local.stack.clients.dynamodb, local.stack.physical)  # type: ignore[union-attr]
         local.settle()
         print_ready(local, seeded)
         stop.wait()
@@ -272,7 +275,7 @@ def print_ready(local: LocalStack, seeded: int) -> None:
     mappings = local.stack.mappings if local.stack else []
     lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
     if seeded:
-        lines.append(f"  Seeded {seeded} demo products through the Command API (SEED=0 to skip).")
+        lines.append(f"  Seeded {seeded} demo products through the Command API, and the carts events/ uses.")
     lines.append("Ctrl-C stops everything.")
     print("\n".join(lines), flush=True)
 

@@ -1,7 +1,8 @@
 """Every file in events/ is a valid invocation of its function, with a known answer.
 
-The samples address the demo catalog (product ids derive from SKUs), so the state they expect is
-exactly what the local stack seeds: here the seed runs through the in-process Command API first.
+The samples address the demo catalog (product ids derive from SKUs) and the sample carts and
+order that ``local.samples`` creates with fixed ids: exactly what the local stack sets up at
+start. Here the same set-up runs in process first, then each sample is invoked on its handler.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 import pytest
 
 from local.functions import LambdaContext, load_handler
+from local.samples import EVENTS, SAMPLE_ORDER, create_sample_aggregates, render, samples
 from local.seed import seed
 from local.template import Template
 from shop.catalog.domain import Product
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+OK = {"batchItemFailures": []}
 
-#: sample -> (status code, or the whole expected response of a stream consumer)
+#: sample -> status code (HTTP samples) or the whole expected response (stream samples)
 EXPECTED: dict[str, Any] = {
     "CatalogCommands/create-product.json": 201,
     "CatalogCommands/change-product-details.json": 200,
@@ -30,25 +32,46 @@ EXPECTED: dict[str, Any] = {
     "CatalogQueries/get-product.json": 200,
     "CommandApiFallback/method-not-allowed.json": 405,
     "QueryApiFallback/not-found.json": 404,
-    "CatalogProjector/catalog-stream.json": {"batchItemFailures": []},
+    "CatalogProjector/catalog-stream.json": OK,
+    "CartCommands/create-cart.json": 201,
+    "CartCommands/add-cart-item.json": 200,
+    "CartCommands/set-cart-item-quantity.json": 200,
+    "CartCommands/remove-cart-item.json": 200,
+    "CartCommands/check-out-cart.json": 202,
+    "CartQueries/get-cart.json": 200,
+    "CartProjector/cart-stream.json": OK,
+    "OrderIntakePolicy/cart-checked-out.json": OK,
+    "OrderCommands/cancel-order.json": 200,
+    "OrderQueries/get-order.json": 200,
+    "OrderQueries/list-customer-orders.json": 200,
+    "OrderProjector/order-stream.json": OK,
+    "StockReservationPolicy/order-placed.json": OK,
+    "OrderFulfilmentPolicy/reservation-confirmed.json": OK,
 }
 
 
-def samples() -> list[str]:
+def files() -> list[str]:
     return sorted(str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json"))
 
 
 def test_every_sample_has_an_expected_answer() -> None:
-    assert samples() == sorted(EXPECTED)
+    assert files() == sorted(EXPECTED)
+
+
+def test_the_sample_files_are_current(template: Template) -> None:
+    generated = samples(template)
+    assert sorted(generated) == files()
+    for name, sample in generated.items():
+        assert (EVENTS / name).read_text() == render(sample), f"{name}: run python -m local.samples"
 
 
 def test_every_function_has_a_sample(template: Template) -> None:
-    assert {s.split("/")[0] for s in samples()} == set(template.functions)
+    assert {s.split("/")[0] for s in files()} == set(template.functions)
 
 
 def test_every_route_has_a_sample(template: Template) -> None:
     sampled = set()
-    for sample in samples():
+    for sample in files():
         event = json.loads((EVENTS / sample).read_text())
         if "routeKey" in event:
             sampled.add((sample.split("/")[0], event["routeKey"]))
@@ -60,7 +83,7 @@ def test_every_route_has_a_sample(template: Template) -> None:
 
 def test_every_stream_subscription_has_a_sample(template: Template) -> None:
     consumers = {s.function for s in template.subscriptions}
-    assert consumers <= {s.split("/")[0] for s in samples() if "Records" in (EVENTS / s).read_text()}
+    assert consumers <= {s.split("/")[0] for s in files() if "Records" in (EVENTS / s).read_text()}
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
@@ -70,10 +93,12 @@ def test_sample_gets_its_expected_answer(stack: Any, template: Template, sample:
         return response.status, response.json()
 
     seed(send)
+    create_sample_aggregates(stack.clients.dynamodb, stack.physical)
     stack.pump()
+    assert stack.query("GET", f"/orders/{SAMPLE_ORDER}").json()["status"] == "CONFIRMED"
     function = sample.split("/", maxsplit=1)[0]
     handler = load_handler(template.functions[function])
-    event = json.loads((EVENTS / sample).read_text())
+    event = json.loads(Path(EVENTS / sample).read_text())
 
     answer = handler(event, LambdaContext(function))
 
@@ -90,5 +115,7 @@ def test_sample_gets_its_expected_answer(stack: Any, template: Template, sample:
             assert body["name"] == "Espresso cup"
         if sample == "CatalogQueries/list-products.json":
             assert [item["category"] for item in body["items"]] == ["coffee", "coffee"]
+        if sample == "OrderQueries/list-customer-orders.json":
+            assert [order["orderId"] for order in body["items"]] == [SAMPLE_ORDER]
     else:
         assert answer == expected

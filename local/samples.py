@@ -1,0 +1,340 @@
+"""The sample events in ``events/`` and the fixed aggregates they address.
+
+``python -m local.samples`` regenerates every file in ``events/`` (a test keeps them current).
+Product ids derive from SKUs, so product samples address the demo catalog of ``local/seed.py``.
+Carts and orders have random ids, so the few the samples address are created at start-up with
+well-known ids, through the domain model and the event store (``create_sample_aggregates``); the
+rest of the system (projectors, policies) then handles them like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from local.apigw import HttpRequest, RouteMatch, build_event
+from local.seed import DEMO_PRODUCTS
+from local.template import ROOT, Template
+
+EVENTS = ROOT / "events"
+DEMO_CUSTOMER = "demo-customer"
+OPEN_CART = "c0ffee00-0000-4000-8000-00000000ca01"  # lines: ESP-CUP-01 x1, FRENCH-PRESS x1
+CHECKOUT_CART = "c0ffee00-0000-4000-8000-00000000ca02"  # line: MUG-CLASSIC x1, for the checkout sample
+ORDERED_CART = "c0ffee00-0000-4000-8000-00000000ca03"  # checked out as SAMPLE_ORDER
+SAMPLE_ORDER = "c0ffee00-0000-4000-8000-0000000000d1"  # placed, reserved, confirmed by the pipeline
+STREAM_CART = "c0ffee00-0000-4000-8000-00000000ca04"  # only in stream samples
+STREAM_ORDER = "c0ffee00-0000-4000-8000-0000000000d2"  # placed by the OrderIntakePolicy sample
+AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+META = ("sample-correlation", "sample-request")
+
+FIXTURE_CARTS: list[tuple[str, list[tuple[str, int]], str | None]] = [
+    (OPEN_CART, [("ESP-CUP-01", 1), ("FRENCH-PRESS", 1)], None),
+    (CHECKOUT_CART, [("MUG-CLASSIC", 1)], None),
+    (ORDERED_CART, [("GRINDER-HAND", 1)], SAMPLE_ORDER),
+]
+
+
+def product_id(sku: str) -> str:
+    from shop.catalog.domain import Product  # noqa: PLC0415 - the layer, imported on use
+
+    return Product.id_for_sku(sku)
+
+
+def _listed(sku: str) -> Any:
+    from shop.cart.domain import ListedProduct  # noqa: PLC0415
+    from shop.domain.money import Money  # noqa: PLC0415
+
+    _, name, _, cents, _, _ = next(p for p in DEMO_PRODUCTS if p[0] == sku)
+    return ListedProduct(product_id(sku), name, Money(amount=cents, currency="EUR"), active=True)
+
+
+def create_sample_aggregates(dynamodb: Any, physical: Mapping[str, str]) -> int:
+    """The carts (and, through checkout, the order) that ``events/`` addresses. Idempotent."""
+    if "CartEventStore" not in physical:
+        return 0
+    from shop.application import Repository  # noqa: PLC0415
+    from shop.cart.domain import Cart  # noqa: PLC0415
+    from shop.cart.events import cart_events  # noqa: PLC0415
+    from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+    from shop.eventstore.model import EventMetadata  # noqa: PLC0415
+
+    repository = Repository(DynamoDBEventStore(dynamodb, physical["CartEventStore"]), cart_events)
+    created = 0
+    for cart_id, lines, order_id in FIXTURE_CARTS:
+        if repository.load(Cart, cart_id).exists:
+            continue
+        cart = Cart.create(cart_id, DEMO_CUSTOMER, "EUR")
+        for sku, quantity in lines:
+            cart.add_item(_listed(sku), quantity)
+        if order_id:
+            cart.check_out(order_id)
+        repository.save(cart, metadata=EventMetadata(*META))
+        created += 1
+    return created
+
+
+# ---------------------------------------------------------------------------- sample files
+def _http(
+    template: Template, method: str, path: str, body: Any = None, query: str = "", api: str = ""
+) -> dict[str, Any]:
+    routes = {(r.method, r.path): r for r in template.routes}
+    if api:
+        route = next(r for r in template.routes_of(api) if r.path == "$default")
+        params: dict[str, str] = {}
+    else:
+        route, params = _route_for(routes, method, path)
+    headers = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*"}
+    if body is not None:
+        headers["content-type"] = "application/json"
+    request = HttpRequest(
+        method, path, query, headers, json.dumps(body).encode() if body is not None else b""
+    )
+    event = build_event(request, RouteMatch(route, params), api_id="sample")
+    event["requestContext"]["requestId"] = "sample-request"
+    event["requestContext"]["time"] = AT.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    event["requestContext"]["timeEpoch"] = int(AT.timestamp() * 1000)
+    return event
+
+
+def _route_for(routes: Mapping[tuple[str, str], Any], method: str, path: str) -> tuple[Any, dict[str, str]]:
+    from local.apigw import HttpApiRoutes  # noqa: PLC0415
+
+    found = HttpApiRoutes([r for (m, _), r in routes.items() if m == method]).match(method, path)
+    if found is None:
+        raise KeyError(f"no route for {method} {path}")
+    return found.route, found.path_parameters
+
+
+def _records(
+    table: str, commits: Sequence[tuple[str, int, Sequence[tuple[str, dict[str, Any]]]]]
+) -> dict[str, Any]:
+    from shop.eventstore.codec import encode_commit  # noqa: PLC0415
+    from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
+
+    records = []
+    for index, (stream_id, first_version, events) in enumerate(commits, start=1):
+        new = [
+            NewEvent(kind, data, 1, f"4b7c1e55-8f0e-4a5e-9d8e-{index:06d}{n:06d}", AT)
+            for n, (kind, data) in enumerate(events)
+        ]
+        image = encode_commit(stream_id, first_version - 1, new, EventMetadata(*META))
+        records.append(
+            {
+                "eventID": f"sample{index}",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": int(AT.timestamp()),
+                    "Keys": {"streamId": image["streamId"], "version": image["version"]},
+                    "NewImage": image,
+                    "SequenceNumber": str(1100000000017454423009 + index),
+                    "SizeBytes": 512,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-11-26T09:00:00.000",
+            }
+        )
+    return {"Records": records}
+
+
+def _money(cents: int) -> dict[str, Any]:
+    return {"amount": cents, "currency": "EUR"}
+
+
+def _line(sku: str, quantity: int) -> dict[str, Any]:
+    _, name, _, cents, _, _ = next(p for p in DEMO_PRODUCTS if p[0] == sku)
+    return {"productId": product_id(sku), "name": name, "quantity": quantity, "unitPrice": _money(cents)}
+
+
+def samples(template: Template) -> dict[str, dict[str, Any]]:
+    cup, legacy, beans = product_id("ESP-CUP-01"), product_id("LEGACY-DRIPPER"), product_id("BEANS-ETH-250")
+    press, stream_product = product_id("FRENCH-PRESS"), product_id("SAMPLE-STREAM-01")
+    kettle = _line("KETTLE-GOOSE", 1)
+    http = lambda *args, **kwargs: _http(template, *args, **kwargs)  # noqa: E731
+    return {
+        "CatalogCommands/create-product.json": http(
+            "POST",
+            "/products",
+            {
+                "sku": "SAMPLE-TEA-01",
+                "name": "Sencha tea 100 g",
+                "description": "Green tea from Shizuoka.",
+                "category": "tea",
+                "price": _money(890),
+            },
+        ),
+        "CatalogCommands/change-product-details.json": http(
+            "PATCH", f"/products/{cup}", {"description": "Porcelain, 80 ml, dishwasher safe."}
+        ),
+        "CatalogCommands/change-product-price.json": http("PUT", f"/products/{cup}/price", _money(1399)),
+        "CatalogCommands/discontinue-product.json": http("POST", f"/products/{legacy}/discontinue"),
+        "CatalogCommands/receive-stock.json": http("POST", f"/products/{beans}/stock", {"quantity": 10}),
+        "CatalogQueries/list-products.json": http("GET", "/products", query="category=coffee&limit=2"),
+        "CatalogQueries/get-product.json": http("GET", f"/products/{cup}"),
+        "CommandApiFallback/method-not-allowed.json": http("GET", "/products", api="CommandApi"),
+        "QueryApiFallback/not-found.json": http("GET", "/no/such/resource", api="QueryApi"),
+        "CatalogProjector/catalog-stream.json": _records(
+            "CatalogEventStore",
+            [
+                (
+                    f"product-{stream_product}",
+                    1,
+                    [
+                        (
+                            "ProductCreated",
+                            {
+                                "productId": stream_product,
+                                "sku": "SAMPLE-STREAM-01",
+                                "name": "Stream sample",
+                                "description": "Made by a sample stream record.",
+                                "category": "samples",
+                                "price": _money(100),
+                            },
+                        )
+                    ],
+                ),
+                (
+                    f"stock-{stream_product}",
+                    1,
+                    [("StockReceived", {"productId": stream_product, "quantity": 7})],
+                ),
+            ],
+        ),
+        "CartCommands/create-cart.json": http("POST", "/carts", {"customerId": DEMO_CUSTOMER}),
+        "CartCommands/add-cart-item.json": http(
+            "POST", f"/carts/{OPEN_CART}/items", {"productId": beans, "quantity": 2}
+        ),
+        "CartCommands/set-cart-item-quantity.json": http(
+            "PUT", f"/carts/{OPEN_CART}/items/{press}", {"quantity": 3}
+        ),
+        "CartCommands/remove-cart-item.json": http("DELETE", f"/carts/{OPEN_CART}/items/{cup}"),
+        "CartCommands/check-out-cart.json": http("POST", f"/carts/{CHECKOUT_CART}/checkout"),
+        "CartQueries/get-cart.json": http("GET", f"/carts/{OPEN_CART}"),
+        "CartProjector/cart-stream.json": _records(
+            "CartEventStore",
+            [
+                (
+                    f"cart-{STREAM_CART}",
+                    1,
+                    [
+                        (
+                            "CartCreated",
+                            {"cartId": STREAM_CART, "customerId": "stream-customer", "currency": "EUR"},
+                        ),
+                        ("CartItemAdded", {**kettle, "quantity": 1}),
+                    ],
+                )
+            ],
+        ),
+        "OrderIntakePolicy/cart-checked-out.json": _records(
+            "CartEventStore",
+            [
+                (
+                    f"cart-{STREAM_CART}",
+                    3,
+                    [
+                        (
+                            "CartCheckedOut",
+                            {
+                                "cartId": STREAM_CART,
+                                "orderId": STREAM_ORDER,
+                                "customerId": "stream-customer",
+                                "lines": [kettle],
+                                "total": kettle["unitPrice"],
+                            },
+                        )
+                    ],
+                )
+            ],
+        ),
+        "OrderCommands/cancel-order.json": http("POST", f"/orders/{SAMPLE_ORDER}/cancel"),
+        "OrderQueries/get-order.json": http("GET", f"/orders/{SAMPLE_ORDER}"),
+        "OrderQueries/list-customer-orders.json": http(
+            "GET", f"/customers/{DEMO_CUSTOMER}/orders", query="limit=5"
+        ),
+        "OrderProjector/order-stream.json": _records(
+            "OrderEventStore",
+            [
+                (
+                    f"order-{STREAM_ORDER}",
+                    1,
+                    [
+                        (
+                            "OrderPlaced",
+                            {
+                                "orderId": STREAM_ORDER,
+                                "cartId": STREAM_CART,
+                                "customerId": "stream-customer",
+                                "lines": [kettle],
+                                "total": kettle["unitPrice"],
+                                "placedAt": "2026-11-26T09:00:00.000000Z",
+                            },
+                        )
+                    ],
+                )
+            ],
+        ),
+        "StockReservationPolicy/order-placed.json": _records(
+            "OrderEventStore",
+            [
+                (
+                    f"order-{STREAM_ORDER}",
+                    1,
+                    [
+                        (
+                            "OrderPlaced",
+                            {
+                                "orderId": STREAM_ORDER,
+                                "cartId": STREAM_CART,
+                                "customerId": "stream-customer",
+                                "lines": [kettle],
+                                "total": kettle["unitPrice"],
+                                "placedAt": "2026-11-26T09:00:00.000000Z",
+                            },
+                        )
+                    ],
+                )
+            ],
+        ),
+        "OrderFulfilmentPolicy/reservation-confirmed.json": _records(
+            "CatalogEventStore",
+            [
+                (
+                    f"reservation-{SAMPLE_ORDER}",
+                    1,
+                    [
+                        (
+                            "StockReservationConfirmed",
+                            {
+                                "orderId": SAMPLE_ORDER,
+                                "lines": [{"productId": product_id("GRINDER-HAND"), "quantity": 1}],
+                            },
+                        )
+                    ],
+                )
+            ],
+        ),
+    }
+
+
+def render(sample: Mapping[str, Any]) -> str:
+    return json.dumps(sample, indent=2) + "\n"
+
+
+def main() -> None:
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else EVENTS
+    for name, sample in samples(Template()).items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(sample))
+    print(f"wrote {len(samples(Template()))} samples to {target}")
+
+
+if __name__ == "__main__":
+    main()
