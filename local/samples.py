@@ -30,6 +30,7 @@ STREAM_CART = "c0ffee00-0000-4000-8000-00000000ca04"  # only in stream samples
 STREAM_ORDER = "c0ffee00-0000-4000-8000-0000000000d2"  # placed by the OrderIntakePolicy sample
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 META = ("sample-correlation", "sample-request")
+STREAM_ARN_PREFIX = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 
 FIXTURE_CARTS: list[tuple[str, list[tuple[str, int]], str | None]] = [
     (OPEN_CART, [("ESP-CUP-01", 1), ("FRENCH-PRESS", 1)], None),
@@ -137,7 +138,7 @@ def _records(
                     "SizeBytes": 512,
                     "StreamViewType": "NEW_IMAGE",
                 },
-                "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-11-26T09:00:00.000",
+                "eventSourceARN": f"{STREAM_ARN_PREFIX}{table}/stream/2026-11-26T09:00:00.000",
             }
         )
     return {"Records": records}
