@@ -4,19 +4,23 @@ Honours the mapping's ``StartingPosition``, ``FilterCriteria``, ``BatchSize``,
 ``MaximumBatchingWindowInSeconds``, ``FunctionResponseTypes: [ReportBatchItemFailures]`` (resume
 from the lowest failed sequence number), ``BisectBatchOnFunctionError`` (halve a failing batch
 without spending a retry), ``MaximumRetryAttempts`` and ``MaximumRecordAgeInSeconds`` (then send
-the batch's metadata to the ``OnFailure`` destination and move on). One shard, in order, as moto
-keeps one shard per table.
+the batch's metadata to the ``OnFailure`` destination and move on), and ``ParallelizationFactor``
+(that many concurrent batches, each partition key always in the same one, so per-item order
+holds). moto keeps one shard per table.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,6 +97,18 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> di
     }
 
 
+@dataclass
+class _Lane:
+    """One of ``ParallelizationFactor`` concurrent batches of a shard; a partition key always maps
+    to the same lane, so records of one item (one event stream here) stay in order."""
+
+    pending: deque[dict[str, Any]] = field(default_factory=deque)
+    pending_since: float | None = None
+    limit: int = 0
+    attempts: int = 0
+    not_before: float = 0.0
+
+
 class EventSourceMapping:
     def __init__(
         self,
@@ -101,6 +117,7 @@ class EventSourceMapping:
         invoke: Invoke,
         send_failure: SendFailure,
         *,
+        partition_key: str | None = None,
         region: str = "us-east-1",
         retry_delay: float = 0.05,
         log: Log | None = None,
@@ -111,6 +128,7 @@ class EventSourceMapping:
         self._reader = reader
         self._invoke = invoke
         self._send_failure = send_failure
+        self._partition_key = partition_key
         self._region = region
         self._retry_delay = retry_delay
         self._log = log or (lambda _: None)
@@ -124,13 +142,12 @@ class EventSourceMapping:
         self.bisect = bool(subscription.setting("BisectBatchOnFunctionError", False))
         self.max_retries = int(subscription.setting("MaximumRetryAttempts", -1))
         self.max_age = int(subscription.setting("MaximumRecordAgeInSeconds", -1))
+        self.parallelization = int(subscription.setting("ParallelizationFactor", 1))
         destination = (subscription.setting("DestinationConfig") or {}).get("OnFailure", {})
         self.on_failure: str | None = destination.get("Destination")
-        self._pending: deque[dict[str, Any]] = deque()
-        self._pending_since: float | None = None
-        self._limit = self.batch_size
-        self._attempts = 0
-        self._not_before = 0.0
+        self._lanes = [_Lane(limit=self.batch_size) for _ in range(self.parallelization)]
+        self._pool = ThreadPoolExecutor(self.parallelization) if self.parallelization > 1 else None
+        self._stats_lock = threading.Lock()
         self.stats = DeliveryStats()
 
     @property
@@ -139,49 +156,74 @@ class EventSourceMapping:
 
     @property
     def idle(self) -> bool:
-        return not self._pending
+        return not any(lane.pending for lane in self._lanes)
 
     def poll(self) -> int:
         """Read new stream records; keep those the filter criteria accept. Returns how many were kept."""
         kept = 0
+        now = self._clock()
         for raw in self._reader.read():
             record = lambda_record(raw, self._reader.stream_arn, self._region)
             if accepts(self.filters, record):
-                self._pending.append(record)
+                lane = self._lanes[self._lane_of(record)]
+                lane.pending.append(record)
+                if lane.pending_since is None:
+                    lane.pending_since = now
                 kept += 1
-        if kept and self._pending_since is None:
-            self._pending_since = self._clock()
         return kept
 
+    def _lane_of(self, record: Mapping[str, Any]) -> int:
+        if self.parallelization == 1:
+            return 0
+        keys = record["dynamodb"]["Keys"]
+        key = keys.get(self._partition_key) if self._partition_key else next(iter(keys.values()))
+        return zlib.crc32(json.dumps(key, sort_keys=True).encode()) % self.parallelization
+
     def deliver(self) -> bool:
-        """Deliver one batch if one is due. Returns True if the function was invoked."""
+        """Deliver one batch per lane that is due (lanes run concurrently). True if any was invoked."""
+        due = [lane for lane in self._lanes if self._due(lane)]
+        if self._pool is None or len(due) < 2:
+            delivered = [self._deliver(lane) for lane in due]  # every due lane: no short-circuit
+        else:
+            delivered = list(self._pool.map(self._deliver, due))
+        return any(delivered)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _due(self, lane: _Lane) -> bool:
         now = self._clock()
-        if not self._pending or now < self._not_before:
+        if not lane.pending or now < lane.not_before:
             return False
-        full = len(self._pending) >= self.batch_size
-        waited = self._pending_since is not None and now - self._pending_since >= self.window
-        if not (full or waited or self._attempts or self._limit < self.batch_size):
-            return False
-        batch = [self._pending[i] for i in range(min(self._limit, len(self._pending)))]
-        self.stats.batches += 1
-        self.stats.records += len(batch)
+        full = len(lane.pending) >= self.batch_size
+        waited = lane.pending_since is not None and now - lane.pending_since >= self.window
+        return full or waited or bool(lane.attempts) or lane.limit < self.batch_size
+
+    def _deliver(self, lane: _Lane) -> bool:
+        batch = [lane.pending[i] for i in range(min(lane.limit, len(lane.pending)))]
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.records += len(batch)
         started = time.perf_counter()
         try:
             result = self._invoke(self.function, {"Records": batch})
         except FunctionError as error:
-            self.stats.failed_invocations += 1
-            self._failed(batch, 0, f"function error: {error}", function_error=True)
+            with self._stats_lock:
+                self.stats.failed_invocations += 1
+            self._failed(lane, batch, 0, f"function error: {error}", function_error=True)
             return True
         failed_at = self._first_failure(batch, result)
         if failed_at is None:
             elapsed = (time.perf_counter() - started) * 1000
             self._log(f"{self.name} {len(batch)} records delivered, {elapsed:.0f} ms")
-            self._checkpoint(len(batch))
+            self._checkpoint(lane, len(batch))
         else:
-            self.stats.partial_failures += 1
-            self._checkpoint(failed_at)
+            with self._stats_lock:
+                self.stats.partial_failures += 1
+            self._checkpoint(lane, failed_at)
             self._failed(
-                batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed"
+                lane, batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed"
             )
         return True
 
@@ -200,47 +242,53 @@ class EventSourceMapping:
             return 0  # an unknown or empty identifier fails the whole batch
         return min(i for i in indexes if i is not None)
 
-    def _checkpoint(self, count: int) -> None:
+    def _checkpoint(self, lane: _Lane, count: int) -> None:
         for _ in range(count):
-            self._pending.popleft()
+            lane.pending.popleft()
         if count:
-            self._attempts = 0
-            self._limit = self.batch_size
-        self._pending_since = self._clock() if self._pending else None
+            lane.attempts = 0
+            lane.limit = self.batch_size
+        lane.pending_since = self._clock() if lane.pending else None
 
     def _failed(
-        self, batch: list[dict[str, Any]], start: int, reason: str, *, function_error: bool = False
+        self,
+        lane: _Lane,
+        batch: list[dict[str, Any]],
+        start: int,
+        reason: str,
+        *,
+        function_error: bool = False,
     ) -> None:
         retried = batch[start:]
         if function_error and self.bisect and len(retried) > 1:
-            self._limit = math.ceil(len(retried) / 2)  # bisecting does not spend a retry
-            self._log(f"{self.name} {reason}; bisecting to {self._limit} records")
+            lane.limit = math.ceil(len(retried) / 2)  # bisecting does not spend a retry
+            self._log(f"{self.name} {reason}; bisecting to {lane.limit} records")
             return
-        self._attempts += 1
+        lane.attempts += 1
         condition = None
-        if self.max_retries >= 0 and self._attempts > self.max_retries:
+        if self.max_retries >= 0 and lane.attempts > self.max_retries:
             condition = "RetryAttemptsExhausted"
         elif self.max_age >= 0 and self._age(retried[0]) > self.max_age:
             condition = "RecordAgeExceeded"
         if condition is None:
-            self._limit = len(retried) if function_error else self.batch_size
-            self._not_before = self._clock() + min(self._retry_delay * 2 ** (self._attempts - 1), 2.0)
-            self._log(f"{self.name} {reason}; retry {self._attempts}")
+            lane.limit = len(retried) if function_error else self.batch_size
+            lane.not_before = self._clock() + min(self._retry_delay * 2 ** (lane.attempts - 1), 2.0)
+            self._log(f"{self.name} {reason}; retry {lane.attempts}")
             return
         self._log(f"{self.name} {reason}; {condition}, {len(retried)} records to the on-failure queue")
         if self.on_failure:
-            self._send_failure(
-                self.on_failure, self._failure_message(retried, condition, function_error=function_error)
-            )
-        self.stats.discarded += len(retried)
-        self._checkpoint(len(retried))
+            message = self._failure_message(retried, condition, lane.attempts, function_error=function_error)
+            self._send_failure(self.on_failure, message)
+        with self._stats_lock:
+            self.stats.discarded += len(retried)
+        self._checkpoint(lane, len(retried))
 
     def _age(self, record: Mapping[str, Any]) -> float:
         created = record["dynamodb"].get("ApproximateCreationDateTime")
         return self._clock() - float(created) if created is not None else 0.0
 
     def _failure_message(
-        self, records: list[dict[str, Any]], condition: str, *, function_error: bool
+        self, records: list[dict[str, Any]], condition: str, attempts: int, *, function_error: bool
     ) -> dict[str, Any]:
         def arrival(record: Mapping[str, Any]) -> str:
             created = float(record["dynamodb"].get("ApproximateCreationDateTime", self._clock()))
@@ -251,7 +299,7 @@ class EventSourceMapping:
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"arn:aws:lambda:{self._region}:123456789012:function:{self.function}",
                 "condition": condition,
-                "approximateInvokeCount": self._attempts,
+                "approximateInvokeCount": attempts,
             },
             "responseContext": {
                 "statusCode": 200,

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import re
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,17 +53,21 @@ class LambdaContext:
         return self.timeout_seconds * 1000
 
 
+_LOADING = threading.RLock()
+
+
 def load_module(logical_id: str, path: Path) -> ModuleType:
     """Import a function's module under a unique name (every function has an ``app.py``)."""
     module_name = f"_function_{logical_id}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+    with _LOADING:  # concurrent first invocations must not see a half-imported module
+        module = sys.modules.get(module_name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[module_name] = module
     return module
 
 

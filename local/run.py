@@ -217,6 +217,8 @@ class LocalStack:
             server.server_close()
         for thread in self.threads:
             thread.join(timeout=5)
+        for mapping in self.stack.mappings if self.stack else []:
+            mapping.close()
         if self.invoker is not None:
             self.invoker.close()
         if self.endpoint_process is not None:

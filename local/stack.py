@@ -135,12 +135,14 @@ class Stack:
                 self.attributes[f"{subscription.table}.StreamArn"],
                 subscription.setting("StartingPosition", "TRIM_HORIZON"),
             )
+            key_schema = self.template.tables[subscription.table]["KeySchema"]
             self.mappings.append(
                 EventSourceMapping(
                     subscription,
                     reader,
                     invoker.invoke,
                     self._send_failure,
+                    partition_key=next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH"),
                     region=self.region,
                     retry_delay=self.retry_delay,
                     log=self.log_line,

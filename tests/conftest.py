@@ -69,3 +69,37 @@ def endpoint_dynamodb(moto_endpoint: str):  # type: ignore[no-untyped-def]
     import boto3  # noqa: PLC0415
 
     return boto3.client("dynamodb", endpoint_url=moto_endpoint)
+
+
+@pytest.fixture
+def server_stack(template: Template, moto_endpoint: str):  # type: ignore[no-untyped-def]
+    """Like ``stack``, but against the moto server, whose requests are atomic like DynamoDB's:
+    for tests where handlers run concurrently. Tables get a unique prefix per test."""
+    import uuid  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+
+    from local.functions import OFFLINE_ENVIRONMENT  # noqa: PLC0415
+    from local.inprocess import Clients, InProcessStack  # noqa: PLC0415
+    from local.stack import InProcessInvoker  # noqa: PLC0415
+    from shop import runtime  # noqa: PLC0415
+
+    saved = dict(os.environ)
+    os.environ.update(OFFLINE_ENVIRONMENT)
+    clients = Clients(
+        *(boto3.client(s, endpoint_url=moto_endpoint) for s in ("dynamodb", "dynamodbstreams", "sqs"))
+    )
+    running = InProcessStack(template, clients, prefix=f"t{uuid.uuid4().hex[:8]}-", retry_delay=0)
+    running.create_resources()
+    os.environ.update(running.shared_environment())
+    os.environ.update({"AWS_ENDPOINT_URL": moto_endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    runtime.reset()
+    running.start_mappings(InProcessInvoker(template))
+    try:
+        yield running
+    finally:
+        for mapping in running.mappings:
+            mapping.close()
+        runtime.reset()
+        os.environ.clear()
+        os.environ.update(saved)

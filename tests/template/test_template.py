@@ -158,6 +158,23 @@ def test_command_functions_only_append_to_event_stores(template: Template) -> No
                 )
 
 
+def test_each_function_appends_to_at_most_one_event_store(template: Template) -> None:
+    """A service's history belongs to that service: no function writes two event stores."""
+    stores = set(event_store_tables(template))
+    for function in template.functions:
+        assert len(writes(template, function) & stores) <= 1, function
+
+
+def test_policies_write_only_the_store_of_the_service_they_act_for(template: Template) -> None:
+    expected = {
+        "OrderIntakePolicy": {"OrderEventStore"},
+        "OrderFulfilmentPolicy": {"OrderEventStore"},
+        "StockReservationPolicy": {"CatalogEventStore"},
+    }
+    for function, store in expected.items():
+        assert writes(template, function) == store, function
+
+
 def test_wildcards_are_never_granted(template: Template) -> None:
     for function in template.functions:
         for statement in statements(template, function):
@@ -166,7 +183,17 @@ def test_wildcards_are_never_granted(template: Template) -> None:
             assert "*" not in resources_of(statement), function
 
 
-@pytest.mark.parametrize("variable", ["CATALOG_EVENTS_TABLE", "PRODUCTS_VIEW_TABLE"])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "CATALOG_EVENTS_TABLE",
+        "PRODUCTS_VIEW_TABLE",
+        "CART_EVENTS_TABLE",
+        "CARTS_VIEW_TABLE",
+        "ORDER_EVENTS_TABLE",
+        "ORDERS_VIEW_TABLE",
+    ],
+)
 def test_environment_references_resolve_to_template_resources(template: Template, variable: str) -> None:
     for function in template.functions.values():
         value = function.environment.get(variable)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 from local.esm import EventSourceMapping, FunctionError
@@ -179,3 +181,38 @@ def test_the_batching_window_waits_for_more_records() -> None:
     harness.clock.now += 5
     assert harness.esm.deliver()
     assert harness.calls == [["a", "b", "c"], ["d"]]
+
+
+def test_parallelization_runs_lanes_concurrently_keeps_keys_in_order_and_isolates_failures() -> None:
+    state = {"active": 0, "most": 0}
+    lock = threading.Lock()
+    seen: list[tuple[str, str]] = []
+
+    def behaviour(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        with lock:
+            state["active"] += 1
+            state["most"] = max(state["most"], state["active"])
+            seen.extend(
+                (r["dynamodb"]["Keys"]["streamId"]["S"], r["dynamodb"]["SequenceNumber"]) for r in records
+            )
+        time.sleep(0.02)
+        with lock:
+            state["active"] -= 1
+        if "stuck" in ids:
+            raise FunctionError("poison")
+        return {"batchItemFailures": []}
+
+    harness = Harness(behaviour, ParallelizationFactor=4, BatchSize=2, MaximumRetryAttempts=1)
+    keys = [f"k{n}" for n in range(8)]
+    harness.esm._partition_key = "streamId"
+    harness.reader.add(*keys, "stuck", *keys, *keys)
+    harness.run()
+    harness.esm.close()
+
+    assert state["most"] > 1, "lanes never ran at the same time"
+    for key in keys:
+        first_deliveries = list(dict.fromkeys(seq for k, seq in seen if k == key))
+        assert len(first_deliveries) == 3
+        assert first_deliveries == sorted(first_deliveries), key
+    [parked] = harness.failures
+    assert parked["DDBStreamBatchInfo"]["batchSize"] == 1

@@ -101,12 +101,12 @@ def _stream_handler(
 ) -> LambdaHandler:
     logger = Logger()
     tracer = Tracer()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)  # per invocation: re-entrant
         response = process_partial_response(event, make_batch(records), processor, context)
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)

@@ -1,0 +1,141 @@
+"""Bad input to every Cart and Order route: the 4xx of spec section 4, and nothing appended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.test_catalog_bad_input import assert_problem, json_values
+
+UNKNOWN = "9b2f7c1e-3d4a-4e5f-8a6b-7c8d9e0f1a2b"
+
+
+def count(stack: Any, table: str) -> int:
+    return int(stack.clients.dynamodb.scan(TableName=stack.physical[table], Select="COUNT")["Count"])
+
+
+@pytest.fixture
+def world(stack: Any) -> dict[str, str]:
+    """An open cart with a line, an empty one, a checked-out one (its order rejected and then not
+    cancellable), and a discontinued product."""
+
+    def product(sku: str, units: int) -> str:
+        body = {"sku": sku, "name": sku.title(), "category": "c", "price": {"amount": 100, "currency": "EUR"}}
+        product_id = str(stack.command("POST", "/products", body).json()["productId"])
+        stack.command("POST", f"/products/{product_id}/stock", {"quantity": units})
+        return product_id
+
+    cup, old, rare = product("CUP", 10), product("OLD", 5), product("RARE", 0)
+    stack.command("POST", f"/products/{old}/discontinue")
+    stack.pump()
+    open_cart = stack.command("POST", "/carts", {"customerId": "alice"}).json()["cartId"]
+    stack.command("POST", f"/carts/{open_cart}/items", {"productId": cup, "quantity": 98})
+    empty_cart = stack.command("POST", "/carts", {"customerId": "alice"}).json()["cartId"]
+    done_cart = stack.command("POST", "/carts", {"customerId": "alice"}).json()["cartId"]
+    stack.command("POST", f"/carts/{done_cart}/items", {"productId": rare, "quantity": 1})
+    rejected = stack.command("POST", f"/carts/{done_cart}/checkout").json()["orderId"]
+    stack.pump()
+    stack.command("POST", f"/orders/{rejected}/cancel")
+    return {
+        "open": open_cart,
+        "empty": empty_cart,
+        "done": done_cart,
+        "cup": cup,
+        "old": old,
+        "rejected": rejected,
+    }
+
+
+BAD: list[tuple[str, str, Any, int]] = [
+    ("POST", "/carts", {}, 422),
+    ("POST", "/carts", {"customerId": ""}, 422),
+    ("POST", "/carts", {"customerId": "x" * 65}, 422),
+    ("POST", "/carts", {"customerId": 42}, 422),
+    ("POST", "/carts", {"customerId": "a", "extra": 1}, 422),
+    ("POST", "/carts", b"{", 400),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 2}, 409),  # 98 + 2 > 99
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 0}, 422),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 100}, 422),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": "1"}, 422),
+    ("POST", "/carts/{open}/items", {"productId": "{old}", "quantity": 1}, 409),
+    ("POST", "/carts/{open}/items", {"productId": UNKNOWN, "quantity": 1}, 422),
+    ("POST", "/carts/{open}/items", {"productId": "not-a-uuid", "quantity": 1}, 422),
+    ("POST", "/carts/{open}/items", {"productId": 7, "quantity": 1}, 422),
+    ("POST", "/carts/{open}/items", {"quantity": 1}, 422),
+    ("POST", f"/carts/{UNKNOWN}/items", {"productId": "{cup}", "quantity": 1}, 404),
+    ("POST", "/carts/nope/items", {"productId": "{cup}", "quantity": 1}, 404),
+    ("POST", "/carts/{done}/items", {"productId": "{cup}", "quantity": 1}, 409),
+    ("PUT", "/carts/{open}/items/{cup}", {"quantity": -1}, 422),
+    ("PUT", "/carts/{open}/items/{cup}", {"quantity": 100}, 422),
+    ("PUT", "/carts/{open}/items/{cup}", {}, 422),
+    ("PUT", "/carts/{open}/items/{old}", {"quantity": 1}, 409),
+    ("PUT", f"/carts/{{open}}/items/{UNKNOWN}", {"quantity": 1}, 422),
+    ("PUT", "/carts/{open}/items/not-a-uuid", {"quantity": 1}, 404),
+    ("PUT", "/carts/{done}/items/{cup}", {"quantity": 1}, 409),
+    ("DELETE", "/carts/{open}/items/{old}", None, 404),
+    ("DELETE", "/carts/{done}/items/{cup}", None, 409),
+    ("DELETE", f"/carts/{UNKNOWN}/items/{{cup}}", None, 404),
+    ("POST", "/carts/{empty}/checkout", None, 409),
+    ("POST", "/carts/{done}/checkout", None, 409),
+    ("POST", f"/carts/{UNKNOWN}/checkout", None, 404),
+    ("POST", "/orders/{rejected}/cancel", None, 409),
+    ("POST", f"/orders/{UNKNOWN}/cancel", None, 404),
+    ("POST", "/orders/xyz/cancel", None, 404),
+    ("GET", "/carts/{open}", None, 404),  # the Command API has no such path: reads are on the Query API
+    ("PATCH", "/carts/{open}/items/{cup}", None, 405),
+    ("GET", "/orders/{rejected}/cancel", None, 405),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), BAD)
+def test_bad_cart_and_order_commands(
+    stack: Any, world: dict[str, str], method: str, path: str, body: Any, status: int
+) -> None:
+    def fill(text: str) -> str:
+        return text.format(**world)
+
+    if isinstance(body, dict):
+        body = {k: fill(v) if isinstance(v, str) else v for k, v in body.items()}
+    before = {t: count(stack, t) for t in ("CartEventStore", "OrderEventStore")}
+    problem = assert_problem(stack.command(method, fill(path), body), status)
+    if status == 422:
+        assert problem["errors"]
+    assert {t: count(stack, t) for t in ("CartEventStore", "OrderEventStore")} == before
+
+
+QUERIES = [
+    (f"/carts/{UNKNOWN}", 404),
+    ("/carts/nope", 404),
+    (f"/orders/{UNKNOWN}", 404),
+    ("/orders/%20", 404),
+    (f"/customers/{'x' * 65}/orders", 404),
+    ("/customers/alice/orders?limit=0", 400),
+    ("/customers/alice/orders?limit=x", 400),
+    ("/customers/alice/orders?cursor=abc", 400),
+]
+
+
+@pytest.mark.parametrize(("path", "status"), QUERIES)
+def test_bad_cart_and_order_queries(stack: Any, path: str, status: int) -> None:
+    assert_problem(stack.query("GET", path), status)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    route=st.sampled_from(["POST /carts", "POST /carts/{open}/items", "PUT /carts/{open}/items/{cup}"]),
+    body=st.fixed_dictionaries(
+        {}, optional={"customerId": json_values, "productId": json_values, "quantity": json_values}
+    )
+    | json_values,
+)
+def test_no_cart_body_causes_a_5xx(stack: Any, world: dict[str, str], route: str, body: Any) -> None:
+    method, path = route.split(" ")
+    response = stack.command(method, path.format(**world), body)
+    assert response.status < 500, response.body
