@@ -1,0 +1,82 @@
+"""The shop's journey over HTTP on the local stack: browse -> cart -> checkout -> confirmed ->
+cancel -> stock restored; a rejection; and many buyers at once against scarce stock."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from local.client import call, eventually
+from local.process import RunningStack
+
+
+def new_product(stack: RunningStack, name: str, units: int, cents: int = 700) -> tuple[str, str]:
+    category = f"e2e-{uuid.uuid4().hex[:8]}"
+    body = {"sku": f"E2E-{uuid.uuid4().hex[:10]}", "name": name, "category": category, "price": {"amount": cents, "currency": "EUR"}}
+    product = call("POST", f"{stack.command}/products", body).json()["productId"]
+    if units:
+        assert call("POST", f"{stack.command}/products/{product}/stock", {"quantity": units}).status == 200
+    eventually(lambda: call("GET", f"{stack.query}/products/{product}").json().get("available") == units)
+    return product, category
+
+
+def order_status(stack: RunningStack, order_id: str) -> str | None:
+    reply = call("GET", f"{stack.query}/orders/{order_id}")
+    return reply.json()["status"] if reply.status == 200 else None
+
+
+def available(stack: RunningStack, product: str) -> int:
+    return int(call("GET", f"{stack.query}/products/{product}").json()["available"])
+
+
+def buy(stack: RunningStack, customer: str, product: str, quantity: int) -> str:
+    cart = call("POST", f"{stack.command}/carts", {"customerId": customer}).json()["cartId"]
+    added = call("POST", f"{stack.command}/carts/{cart}/items", {"productId": product, "quantity": quantity})
+    assert added.status == 200, added.body
+    checkout = call("POST", f"{stack.command}/carts/{cart}/checkout")
+    assert checkout.status == 202, checkout.body
+    assert checkout.headers["Location"] == f"/orders/{checkout.json()['orderId']}"
+    return str(checkout.json()["orderId"])
+
+
+def test_browse_cart_checkout_confirm_cancel_restock(local_stack: RunningStack) -> None:
+    product, category = new_product(local_stack, "Teapot", 5)
+    listed = call("GET", f"{local_stack.query}/products?category={category}").json()["items"]
+    assert [p["productId"] for p in listed] == [product]
+
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    order_id = buy(local_stack, customer, product, 2)
+    eventually(lambda: order_status(local_stack, order_id) == "CONFIRMED")
+    eventually(lambda: available(local_stack, product) == 3)
+    orders = call("GET", f"{local_stack.query}/customers/{customer}/orders").json()["items"]
+    assert [o["orderId"] for o in orders] == [order_id]
+
+    cancelled = call("POST", f"{local_stack.command}/orders/{order_id}/cancel")
+    assert cancelled.status == 200, cancelled.body
+    eventually(lambda: order_status(local_stack, order_id) == "CANCELLED")
+    eventually(lambda: available(local_stack, product) == 5)
+
+
+def test_an_order_beyond_the_stock_is_rejected(local_stack: RunningStack) -> None:
+    product, _ = new_product(local_stack, "Rare vase", 1)
+    order_id = buy(local_stack, "someone", product, 3)
+    eventually(lambda: order_status(local_stack, order_id) == "REJECTED")
+    order: dict[str, Any] = call("GET", f"{local_stack.query}/orders/{order_id}").json()
+    assert order["reason"] == "Not enough stock for: Rare vase (requested 3, available 1)"
+    assert available(local_stack, product) == 1
+
+
+def test_twelve_buyers_five_units_over_http(local_stack: RunningStack) -> None:
+    product, _ = new_product(local_stack, "Limited print", 5)
+    with ThreadPoolExecutor(12) as pool:
+        orders = list(pool.map(lambda n: buy(local_stack, f"buyer-{n}", product, 1), range(12)))
+
+    def settled() -> list[str | None] | None:
+        statuses = [order_status(local_stack, o) for o in orders]
+        return statuses if all(s in ("CONFIRMED", "REJECTED") for s in statuses) else None
+
+    statuses = eventually(settled, timeout=30)
+    assert statuses.count("CONFIRMED") == 5
+    assert statuses.count("REJECTED") == 7
+    assert available(local_stack, product) == 0
