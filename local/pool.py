@@ -15,6 +15,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
@@ -82,11 +83,18 @@ class Worker:
             raise FunctionError(answer["error"])
         return answer["ok"]
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
+        self.signal_stop()
+        self.wait(timeout)
+
+    def signal_stop(self) -> None:
+        """Close the request pipe: the worker exits after its current invocation, if any."""
         with contextlib.suppress(OSError):
             self._requests.close()
+
+    def wait(self, timeout: float) -> None:
         try:
-            self.process.wait(timeout=3)
+            self.process.wait(timeout=max(timeout, 0.0))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -130,12 +138,14 @@ class FunctionPool:
                 if worker.alive:
                     self._idle.put(worker)
 
-    def close(self) -> None:
+    def close(self) -> list[Worker]:
+        """Tell every worker to stop; the caller waits for them (all pools at once)."""
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
         for worker in workers:
-            worker.stop()
+            worker.signal_stop()
+        return workers
 
 
 class WorkerPoolInvoker:
@@ -174,8 +184,10 @@ class WorkerPoolInvoker:
         with contextlib.suppress(FunctionError):
             self.pool(function).warm()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 3.0) -> None:
         with self._lock:
             pools = list(self._pools.values())
-        for pool in pools:
-            pool.close()
+        workers = [worker for pool in pools for worker in pool.close()]
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.wait(deadline - time.monotonic())

@@ -48,7 +48,7 @@ class RunningStack:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=20)
+        return self.process.wait(timeout=60)
 
 
 def start(template: Path | None = None, **environment: str) -> RunningStack:

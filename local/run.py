@@ -215,12 +215,13 @@ class LocalStack:
         for server in self.servers.values():
             server.shutdown()
             server.server_close()
+        if self.invoker is not None:
+            self.invoker.close()  # in-flight invocations end now, so pollers finish quickly
+        deadline = time.monotonic() + 5
         for thread in self.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for mapping in self.stack.mappings if self.stack else []:
             mapping.close()
-        if self.invoker is not None:
-            self.invoker.close()
         if self.endpoint_process is not None:
             self.endpoint_process.terminate()
             try:

@@ -13,7 +13,12 @@ from local.process import RunningStack
 
 def new_product(stack: RunningStack, name: str, units: int, cents: int = 700) -> tuple[str, str]:
     category = f"e2e-{uuid.uuid4().hex[:8]}"
-    body = {"sku": f"E2E-{uuid.uuid4().hex[:10]}", "name": name, "category": category, "price": {"amount": cents, "currency": "EUR"}}
+    body = {
+        "sku": f"E2E-{uuid.uuid4().hex[:10]}",
+        "name": name,
+        "category": category,
+        "price": {"amount": cents, "currency": "EUR"},
+    }
     product = call("POST", f"{stack.command}/products", body).json()["productId"]
     if units:
         assert call("POST", f"{stack.command}/products/{product}/stock", {"quantity": units}).status == 200
