@@ -8,14 +8,13 @@ Capacity: every DynamoDB request of each step, through the real handlers on moto
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from bench.capacity import Recorder
 from bench.catalog import Measurement, expect, measure, recorded_stack
-from bench.localstack import percentile
+from bench.localstack import CLIENTS, percentile, run_clients
 from local.client import call
 from local.inprocess import InProcessStack
 from local.process import start
@@ -27,7 +26,6 @@ STEPS = [
     ("CatalogEventStore", "OrderFulfilmentPolicy", "4. OrderFulfilmentPolicy confirms the order"),
 ]
 CHECKOUTS = 150
-CLIENTS = 4
 
 
 @dataclass
@@ -112,39 +110,25 @@ def time_to_confirmation() -> dict[str, float]:
         ):
             time.sleep(0.05)
         durations: list[float] = []
-        lock = threading.Lock()
-        remaining = list(range(CHECKOUTS))
 
-        def client() -> None:
+        def checkout_and_wait(number: int) -> None:
+            cart = call("POST", f"{stack.command}/carts", {"customerId": f"c{number % 7}"}).json()["cartId"]
+            call(
+                "POST",
+                f"{stack.command}/carts/{cart}/items",
+                {"productId": products[number % 10], "quantity": 1},
+            )
+            reply = call("POST", f"{stack.command}/carts/{cart}/checkout")
+            answered = time.perf_counter()
+            order = reply.json()["orderId"]
             while True:
-                with lock:
-                    if not remaining:
-                        return
-                    number = remaining.pop()
-                cart = call("POST", f"{stack.command}/carts", {"customerId": f"c{number % 7}"}).json()[
-                    "cartId"
-                ]
-                call(
-                    "POST",
-                    f"{stack.command}/carts/{cart}/items",
-                    {"productId": products[number % 10], "quantity": 1},
-                )
-                reply = call("POST", f"{stack.command}/carts/{cart}/checkout")
-                answered = time.perf_counter()
-                order = reply.json()["orderId"]
-                while True:
-                    seen = call("GET", f"{stack.query}/orders/{order}")
-                    if seen.status == 200 and seen.json()["status"] == "CONFIRMED":
-                        break
-                    time.sleep(0.005)
-                with lock:
-                    durations.append(time.perf_counter() - answered)
+                seen = call("GET", f"{stack.query}/orders/{order}")
+                if seen.status == 200 and seen.json()["status"] == "CONFIRMED":
+                    break
+                time.sleep(0.005)
+            durations.append(time.perf_counter() - answered)
 
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_clients(list(range(CHECKOUTS)), checkout_and_wait)
     finally:
         stack.stop()
     return {

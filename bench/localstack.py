@@ -12,6 +12,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from local.client import call
@@ -41,7 +42,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _run_clients(work: list[int], action: object) -> float:
+def run_clients(work: list[int], action: Callable[[int], object]) -> float:
+    """Run ``action`` on every item of ``work`` from CLIENTS threads; the wall time it took."""
     queue = list(work)
     lock = threading.Lock()
 
@@ -51,7 +53,7 @@ def _run_clients(work: list[int], action: object) -> float:
                 if not queue:
                     return
                 item = queue.pop()
-            action(item)  # type: ignore[operator]
+            action(item)
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     started = time.perf_counter()
@@ -77,14 +79,14 @@ def run() -> Result:
             }
             ids.append(call("POST", f"{stack.command}/products", body).json()["productId"])
         # Warm every worker of the functions involved.
-        _run_clients(
+        run_clients(
             list(range(CLIENTS * 4)), lambda i: call("GET", f"{stack.query}/products/{ids[i % PRODUCTS]}")
         )
 
         def not_found(_: int) -> None:
             call("GET", f"{stack.command}/no-such-route")
 
-        baseline_seconds = _run_clients(list(range(THROUGHPUT_COMMANDS)), not_found)
+        baseline_seconds = run_clients(list(range(THROUGHPUT_COMMANDS)), not_found)
 
         latencies: list[float] = []
 
@@ -98,7 +100,7 @@ def run() -> Result:
             if reply.status != 200:
                 raise RuntimeError(reply.body)
 
-        command_seconds = _run_clients(list(range(THROUGHPUT_COMMANDS)), change_price)
+        command_seconds = run_clients(list(range(THROUGHPUT_COMMANDS)), change_price)
 
         lags: list[float] = []
 
@@ -115,7 +117,7 @@ def run() -> Result:
                 time.sleep(GET_POLL)
             lags.append(time.perf_counter() - answered)
 
-        _run_clients(list(range(LAG_COMMANDS)), change_and_watch)
+        run_clients(list(range(LAG_COMMANDS)), change_and_watch)
     finally:
         stack.stop()
     return Result(

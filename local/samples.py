@@ -158,6 +158,15 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
     press, stream_product = product_id("FRENCH-PRESS"), product_id("SAMPLE-STREAM-01")
     kettle = _line("KETTLE-GOOSE", 1)
     http = lambda *args, **kwargs: _http(template, *args, **kwargs)  # noqa: E731
+    placed = {
+        "orderId": STREAM_ORDER,
+        "cartId": STREAM_CART,
+        "customerId": "stream-customer",
+        "lines": [kettle],
+        "total": kettle["unitPrice"],
+        "placedAt": "2026-11-26T09:00:00.000000Z",
+    }
+    order_placed = _records("OrderEventStore", [(f"order-{STREAM_ORDER}", 1, [("OrderPlaced", placed)])])
     return {
         "CatalogCommands/create-product.json": http(
             "POST",
@@ -259,50 +268,9 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
         "OrderQueries/list-customer-orders.json": http(
             "GET", f"/customers/{DEMO_CUSTOMER}/orders", query="limit=5"
         ),
-        "OrderProjector/order-stream.json": _records(
-            "OrderEventStore",
-            [
-                (
-                    f"order-{STREAM_ORDER}",
-                    1,
-                    [
-                        (
-                            "OrderPlaced",
-                            {
-                                "orderId": STREAM_ORDER,
-                                "cartId": STREAM_CART,
-                                "customerId": "stream-customer",
-                                "lines": [kettle],
-                                "total": kettle["unitPrice"],
-                                "placedAt": "2026-11-26T09:00:00.000000Z",
-                            },
-                        )
-                    ],
-                )
-            ],
-        ),
-        "StockReservationPolicy/order-placed.json": _records(
-            "OrderEventStore",
-            [
-                (
-                    f"order-{STREAM_ORDER}",
-                    1,
-                    [
-                        (
-                            "OrderPlaced",
-                            {
-                                "orderId": STREAM_ORDER,
-                                "cartId": STREAM_CART,
-                                "customerId": "stream-customer",
-                                "lines": [kettle],
-                                "total": kettle["unitPrice"],
-                                "placedAt": "2026-11-26T09:00:00.000000Z",
-                            },
-                        )
-                    ],
-                )
-            ],
-        ),
+        # The same stream record reaches both consumers of the order stream.
+        "OrderProjector/order-stream.json": order_placed,
+        "StockReservationPolicy/order-placed.json": order_placed,
         "OrderFulfilmentPolicy/reservation-confirmed.json": _records(
             "CatalogEventStore",
             [

@@ -93,15 +93,14 @@ def shop() -> Checkout:
     return Checkout()
 
 
+def placed_order() -> Order:
+    one = Money(amount=1, currency="EUR")
+    line = OrderLine(product_id=CUP, name="Cup", quantity=1, unit_price=one)
+    return Order.place(ORDER, cart_id="c", customer_id="a", lines=[line], total=one, placed_at="t")
+
+
 def test_order_lifecycle_rules() -> None:
-    order = Order.place(
-        ORDER,
-        cart_id="c",
-        customer_id="a",
-        lines=[OrderLine(product_id=CUP, name="Cup", quantity=1, unit_price=Money(amount=1, currency="EUR"))],
-        total=Money(amount=1, currency="EUR"),
-        placed_at="t",
-    )
+    order = placed_order()
     assert order.status is OrderStatus.PENDING
     order.confirm()
     order.confirm()  # redelivery: no second event
@@ -113,14 +112,7 @@ def test_order_lifecycle_rules() -> None:
 
 
 def test_a_rejected_order_cannot_be_cancelled() -> None:
-    order = Order.place(
-        ORDER,
-        cart_id="c",
-        customer_id="a",
-        lines=[OrderLine(product_id=CUP, name="Cup", quantity=1, unit_price=Money(amount=1, currency="EUR"))],
-        total=Money(amount=1, currency="EUR"),
-        placed_at="t",
-    )
+    order = placed_order()
     order.reject("short", [])
     with pytest.raises(OrderNotCancellable):
         order.cancel()

@@ -11,7 +11,7 @@ from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
 from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
-from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.readside import DynamoDBView
 from shop.runtime import Settings, cached, dynamodb
@@ -48,8 +48,9 @@ def cart_queries() -> CartQueries:
 @cached
 def carts_projector() -> ProjectionEngine:
     settings = CartProjectorSettings.from_env()
-    return ProjectionEngine(
+    return dynamodb_projection_engine(
+        dynamodb(),
         CartsProjection(),
-        DynamoDBReadTable(dynamodb(), settings.carts_view_table),
-        DynamoDBEventStore(dynamodb(), settings.events_table),
+        events_table=settings.events_table,
+        view_table=settings.carts_view_table,
     )

@@ -12,7 +12,7 @@ from shop.catalog.projection import ProductsProjection
 from shop.catalog.queries import ProductQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.http.cursor import CursorCodec
-from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.readside import DynamoDBView
 from shop.runtime import Settings, cached, dynamodb
@@ -58,10 +58,11 @@ def query_cursors() -> CursorCodec:
 @cached
 def products_projector() -> ProjectionEngine:
     settings = CatalogProjectorSettings.from_env()
-    return ProjectionEngine(
+    return dynamodb_projection_engine(
+        dynamodb(),
         ProductsProjection(),
-        DynamoDBReadTable(dynamodb(), settings.products_view_table),
-        DynamoDBEventStore(dynamodb(), settings.events_table),
+        events_table=settings.events_table,
+        view_table=settings.products_view_table,
     )
 
 

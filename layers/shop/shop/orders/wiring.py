@@ -12,7 +12,7 @@ from shop.orders.events import order_events
 from shop.orders.policies import OrderFulfilmentPolicy, OrderIntakePolicy
 from shop.orders.projection import OrdersProjection
 from shop.orders.queries import OrderQueries
-from shop.projection.dynamodb import DynamoDBReadTable
+from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.readside import DynamoDBView
 from shop.runtime import Settings, cached, dynamodb
@@ -66,8 +66,9 @@ def order_cursors() -> CursorCodec:
 @cached
 def orders_projector() -> ProjectionEngine:
     settings = OrderProjectorSettings.from_env()
-    return ProjectionEngine(
+    return dynamodb_projection_engine(
+        dynamodb(),
         OrdersProjection(),
-        DynamoDBReadTable(dynamodb(), settings.orders_view_table),
-        DynamoDBEventStore(dynamodb(), settings.events_table),
+        events_table=settings.events_table,
+        view_table=settings.orders_view_table,
     )

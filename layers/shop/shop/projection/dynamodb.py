@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shop.ddb import from_item, to_attribute, to_item
-from shop.projection.engine import Changes, CheckpointMoved
+from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.projection.engine import Changes, CheckpointMoved, Projection, ProjectionEngine
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,3 +62,12 @@ class DynamoDBReadTable:
                     f"{self.table_name} {dict(key)}: {checkpoint} is not {expected}"
                 ) from None
             raise
+
+
+def dynamodb_projection_engine(
+    client: DynamoDBClient, projection: Projection, *, events_table: str, view_table: str
+) -> ProjectionEngine:
+    """A projector over DynamoDB: ``projection`` into ``view_table``, gaps filled from ``events_table``."""
+    return ProjectionEngine(
+        projection, DynamoDBReadTable(client, view_table), DynamoDBEventStore(client, events_table)
+    )
