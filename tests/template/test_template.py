@@ -207,3 +207,15 @@ def test_functions_run_python_313_on_the_architecture_parameter(template: Templa
     assert template.parameters["Architecture"] == "arm64"
     layer = template.resources["ShopLayer"]
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
+
+
+def test_samconfig_has_default_and_prod_environments(template: Template) -> None:
+    import tomllib  # noqa: PLC0415
+
+    config = tomllib.loads((template.root / "samconfig.toml").read_text())
+    assert {"default", "prod"} <= set(config)
+    for environment in ("default", "prod"):
+        deploy = config[environment]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        overrides = deploy["parameter_overrides"]
+        assert all(name in template.parameters for name in (p.split("=")[0] for p in overrides.split()))
