@@ -93,6 +93,23 @@ SECTIONS: dict[str, Callable[[], str]] = {
 }
 
 
+def _sections(text: str) -> dict[str, str]:
+    """Markdown ``## `` sections by heading (the part before the first one under "")."""
+    sections: dict[str, str] = {}
+    heading = ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            heading = line.strip()
+        sections[heading] = sections.get(heading, "") + line
+    return sections
+
+
+def _merge(existing: str, fresh: str) -> str:
+    """Replace the sections ``fresh`` measured, keep the others as they were."""
+    merged = _sections(existing) | _sections(fresh)
+    return "".join(merged.values())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="run only these sections")
@@ -113,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
         parts += ["", SECTIONS[name]()]
         print(f"bench: {name} done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     text = "\n".join(parts) + "\n"
+    if args.only and OUTPUT.exists():
+        text = _merge(OUTPUT.read_text(), text)
     if args.print:
         print(text)
     else:

@@ -47,9 +47,9 @@ class StepCost:
 
 
 def _deliver(stack: InProcessStack, table: str, function: str) -> None:
+    stack.poll_streams()
     for mapping in stack.mappings:
         if mapping.subscription.table == table and mapping.function == function:
-            mapping.poll()
             while mapping.deliver():
                 pass
 

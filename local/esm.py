@@ -49,19 +49,27 @@ class DeliveryStats:
 class StreamReader:
     """Reads a table's stream in order with a fresh iterator each time (robust to moto's shard swaps)."""
 
+    #: How long the shard list is trusted before it is described again.
+    DESCRIBE_EVERY = 10.0
+
     def __init__(self, client: Any, stream_arn: str, starting_position: str = "TRIM_HORIZON") -> None:
         self._client = client
         self.stream_arn = stream_arn
         self._last: str | None = None
         self.shard_id = ""
+        self._shards: list[dict[str, Any]] = []
+        self._described_at = float("-inf")
         if starting_position == "LATEST":
             for record in self._read(limit=10_000):
                 self._last = record["dynamodb"]["SequenceNumber"]
 
     def _read(self, limit: int) -> list[dict[str, Any]]:
-        description = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        if time.monotonic() - self._described_at > self.DESCRIBE_EVERY or not self._shards:
+            description = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+            self._shards = description.get("Shards", [])
+            self._described_at = time.monotonic()
         records: list[dict[str, Any]] = []
-        for shard in description.get("Shards", []):
+        for shard in self._shards:
             self.shard_id = shard["ShardId"]
             if self._last is None:
                 iterator_args = {"ShardIteratorType": "TRIM_HORIZON"}
@@ -149,6 +157,8 @@ class EventSourceMapping:
         self._pool = ThreadPoolExecutor(self.parallelization) if self.parallelization > 1 else None
         self._stats_lock = threading.Lock()
         self.stats = DeliveryStats()
+        #: Set when new records arrive; a delivery loop can wait on it instead of sleeping.
+        self.wakeup = threading.Event()
 
     @property
     def name(self) -> str:
@@ -159,10 +169,19 @@ class EventSourceMapping:
         return not any(lane.pending for lane in self._lanes)
 
     def poll(self) -> int:
-        """Read new stream records; keep those the filter criteria accept. Returns how many were kept."""
+        """Read new stream records from this mapping's own reader (see ``offer``)."""
+        return self.offer(self._reader.read())
+
+    def offer(self, raw_records: list[dict[str, Any]]) -> int:
+        """Take records read from the stream; keep those the filter criteria accept.
+
+        Consumers of one stream share one reader (as Lambda's pollers read a shard once per
+        mapping, but a local reader need not repeat the requests); each mapping filters its copy.
+        Returns how many were kept, and wakes a waiting deliverer if any.
+        """
         kept = 0
         now = self._clock()
-        for raw in self._reader.read():
+        for raw in raw_records:
             record = lambda_record(raw, self._reader.stream_arn, self._region)
             if accepts(self.filters, record):
                 lane = self._lanes[self._lane_of(record)]
@@ -170,6 +189,8 @@ class EventSourceMapping:
                 if lane.pending_since is None:
                     lane.pending_since = now
                 kept += 1
+        if kept:
+            self.wakeup.set()
         return kept
 
     def _lane_of(self, record: Mapping[str, Any]) -> int:

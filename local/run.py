@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from local.esm import EventSourceMapping
+from local.esm import EventSourceMapping, StreamReader
 from local.functions import OFFLINE_ENVIRONMENT
 from local.pool import WorkerPoolInvoker
 from local.samples import create_sample_aggregates
@@ -112,8 +112,10 @@ class LocalStack:
         )
         self.invoker.warm_all()
         self.stack.start_mappings(self.invoker)
+        for (table, _), (reader, mappings) in self.stack.streams.items():
+            self._thread(self._read, reader, mappings, name=f"read-{table}")
         for mapping in self.stack.mappings:
-            self._thread(self._poll, mapping, name=f"poll-{mapping.function}")
+            self._thread(self._deliver, mapping, name=f"deliver-{mapping.function}")
         for api, port in self.settings.ports.items():
             server = ApiServer(
                 api, (self.settings.host, port), lambda r, a=api: self.stack.serve_http(a, r), log
@@ -166,19 +168,35 @@ class LocalStack:
         thread.start()
         self.threads.append(thread)
 
-    def _poll(self, mapping: EventSourceMapping) -> None:
+    def _read(self, reader: StreamReader, mappings: list[EventSourceMapping]) -> None:
+        """One reader per stream: poll it, hand new records to every mapping of the stream."""
         while not self.stopping.is_set():
             try:
-                kept = mapping.poll()
+                records = reader.read()
+            except Exception as error:  # keep polling; report what went wrong
+                if self.stopping.is_set():
+                    return
+                log(f"[stream] {reader.stream_arn}: {type(error).__name__}: {error}")
+                self.stopping.wait(1.0)
+                continue
+            for mapping in mappings:
+                mapping.offer(records)
+            if not records:
+                self.stopping.wait(self.settings.poll_interval)
+
+    def _deliver(self, mapping: EventSourceMapping) -> None:
+        """Invoke the mapping's function as soon as a batch is due (woken by new records)."""
+        while not self.stopping.is_set():
+            mapping.wakeup.clear()
+            try:
                 delivered = mapping.deliver()
             except Exception as error:
                 if self.stopping.is_set():
                     return
-                log(f"[stream] {mapping.function}: {type(error).__name__}: {error}")
-                self.stopping.wait(1.0)
-                continue
-            if not kept and not delivered:
-                self.stopping.wait(self.settings.poll_interval)
+                log(f"{mapping.name} {type(error).__name__}: {error}")
+                delivered = False
+            if not delivered:
+                mapping.wakeup.wait(self.settings.poll_interval)
 
     def settle(self, timeout: float = 15.0) -> None:
         """Wait until every subscription has delivered what its stream holds."""

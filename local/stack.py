@@ -90,6 +90,7 @@ class Stack:
         self.attributes: dict[str, str] = {}
         self._queue_urls: dict[str, str] = {}
         self.mappings: list[EventSourceMapping] = []
+        self.streams: dict[tuple[str, str], tuple[StreamReader, list[EventSourceMapping]]] = {}
         self.invoker: Invoker | None = None
         self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
 
@@ -127,14 +128,18 @@ class Stack:
 
     # ------------------------------------------------------------------ functions
     def start_mappings(self, invoker: Invoker) -> None:
+        """One event source mapping per subscription; subscriptions of a stream share its reader."""
         self.invoker = invoker
         self.mappings = []
+        self.streams = {}
         for subscription in self.template.subscriptions:
-            reader = StreamReader(
-                self.clients.streams,
-                self.attributes[f"{subscription.table}.StreamArn"],
-                subscription.setting("StartingPosition", "TRIM_HORIZON"),
-            )
+            source = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
+            if source not in self.streams:
+                reader = StreamReader(
+                    self.clients.streams, self.attributes[f"{source[0]}.StreamArn"], source[1]
+                )
+                self.streams[source] = (reader, [])
+            reader = self.streams[source][0]
             key_schema = self.template.tables[subscription.table]["KeySchema"]
             self.mappings.append(
                 EventSourceMapping(
@@ -148,6 +153,16 @@ class Stack:
                     log=self.log_line,
                 )
             )
+            self.streams[source][1].append(self.mappings[-1])
+
+    def poll_streams(self) -> int:
+        """Read every stream once and offer what is new to each of its mappings."""
+        kept = 0
+        for reader, mappings in self.streams.values():
+            records = reader.read()
+            for mapping in mappings:
+                kept += mapping.offer(records)
+        return kept
 
     def _send_failure(self, destination: Any, message: Mapping[str, Any]) -> None:
         arn = self.template.resolve(destination, self.physical, self.attributes)
@@ -159,8 +174,8 @@ class Stack:
         delivered = 0
         while True:
             progressed = False
+            self.poll_streams()
             for mapping in self.mappings:
-                mapping.poll()
                 while mapping.deliver():
                     delivered += 1
                     progressed = True

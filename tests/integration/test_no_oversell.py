@@ -86,9 +86,9 @@ def test_concurrent_checkouts_never_oversell(
         orders.append(checkout.json()["orderId"])
 
     # Cart stream -> OrderIntakePolicy places the twelve orders (and CartProjector runs).
+    stack.poll_streams()
     for mapping in stack.mappings:
         if mapping.subscription.table == "CartEventStore":
-            mapping.poll()
             while mapping.deliver():
                 pass
     placed = [
