@@ -191,3 +191,34 @@ def test_concurrent_transactions_on_overlapping_streams_never_both_win(store: Ev
         assert sorted(results) == ["lost", "won"]
     assert len(store.load("y")) == 10
     assert len(store.load("x")) + len(store.load("z")) == 10
+
+
+class LostResponses:
+    """A DynamoDB client whose writes land but whose answers get lost once, so the SDK sends the
+    same request again (what botocore's retries do after a timeout or a 500)."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def put_item(self, **request: object) -> object:
+        self._client.put_item(**request)  # type: ignore[attr-defined]
+        return self._client.put_item(**request)  # type: ignore[attr-defined]
+
+    def transact_write_items(self, **request: object) -> object:
+        self._client.transact_write_items(**request)  # type: ignore[attr-defined]
+        return self._client.transact_write_items(**request)  # type: ignore[attr-defined]
+
+
+def test_a_write_repeated_by_sdk_retries_is_not_a_conflict(endpoint_dynamodb, template) -> None:  # type: ignore[no-untyped-def]
+    table = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    store = DynamoDBEventStore(LostResponses(endpoint_dynamodb), table)  # type: ignore[arg-type]
+
+    assert store.append("s", 0, [event(1)], META) == 1
+    store.append_all([StreamWrite("s", 1, [event(2)]), StreamWrite("t", 0, [event(3)])], META)
+
+    assert [e.data["n"] for e in store.load("s")] == [1, 2]
+    with pytest.raises(ConcurrencyError):  # a genuinely stale writer still loses
+        DynamoDBEventStore(endpoint_dynamodb, table).append("s", 1, [event(9)], META)

@@ -8,6 +8,7 @@ streamId         S     partition key
 version          N     sort key: version of the first event in the commit
 correlationId    S     metadata shared by every event of the commit
 causationId      S
+commitId         S     unique per write: tells our own repeated write from a competitor's
 eventTypes       SS    types in the commit, so stream consumers can filter without decoding
 events           S     compact JSON list of ``{id, type, schemaVersion, occurredAt, data}``
 ===============  ====  ==========================================================================
@@ -38,7 +39,11 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def encode_commit(
-    stream_id: str, expected_version: int, events: Sequence[NewEvent], metadata: EventMetadata
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    metadata: EventMetadata,
+    commit_id: str = "",
 ) -> dict[str, dict[str, Any]]:
     body = [
         {
@@ -50,7 +55,7 @@ def encode_commit(
         }
         for event in events
     ]
-    return {
+    item: dict[str, dict[str, Any]] = {
         "streamId": {"S": stream_id},
         "version": {"N": str(expected_version + 1)},
         "correlationId": {"S": metadata.correlation_id},
@@ -58,6 +63,13 @@ def encode_commit(
         "eventTypes": {"SS": sorted({event.type for event in events})},
         "events": {"S": json.dumps(body, separators=(",", ":"), ensure_ascii=False)},
     }
+    if commit_id:
+        item["commitId"] = {"S": commit_id}
+    return item
+
+
+def commit_id_of(item: Item | None) -> str | None:
+    return item.get("commitId", {}).get("S") if item else None
 
 
 def decode_commit(item: Item) -> list[RecordedEvent]:

@@ -1,13 +1,21 @@
-"""DynamoDB implementation of the event store (low-level client, one item per commit)."""
+"""DynamoDB implementation of the event store (low-level client, one item per commit).
+
+Writes are safe to repeat. The SDK re-sends a request whose answer was lost (a timeout, a 500),
+and the repeat then fails its own condition. Every commit carries a fresh ``commitId``; a failed
+condition that finds *our* commit already in place is the earlier attempt's success, not a
+conflict (``ReturnValuesOnConditionCheckFailure: ALL_OLD`` shows the item without another read).
+Transactions also carry it as their ``ClientRequestToken``, DynamoDB's own idempotency.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shop.eventstore.codec import decode_commit, encode_commit
+from shop.eventstore.codec import commit_id_of, decode_commit, encode_commit
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
 
@@ -32,16 +40,19 @@ class DynamoDBEventStore:
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent], metadata: EventMetadata
     ) -> int:
         check_commit(events)
+        commit_id = str(uuid.uuid4())
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=encode_commit(stream_id, expected_version, events, metadata),
+                Item=encode_commit(stream_id, expected_version, events, metadata, commit_id),
                 ConditionExpression=_NEW_COMMIT_ONLY,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            if commit_id_of(error.response.get("Item")) != commit_id:  # type: ignore[arg-type]
                 raise ConcurrencyError([stream_id]) from error
-            raise
         return expected_version + len(events)
 
     def append_all(self, writes: Sequence[StreamWrite], metadata: EventMetadata) -> None:
@@ -50,22 +61,27 @@ class DynamoDBEventStore:
             write = writes[0]
             self.append(write.stream_id, write.expected_version, write.events, metadata)
             return
+        commit_id = str(uuid.uuid4())
         items: list[Any] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": encode_commit(w.stream_id, w.expected_version, w.events, metadata),
+                    "Item": encode_commit(w.stream_id, w.expected_version, w.events, metadata, commit_id),
                     "ConditionExpression": _NEW_COMMIT_ONLY,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
             for w in writes
         ]
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.transact_write_items(TransactItems=items, ClientRequestToken=commit_id)
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons", [])
+            reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+            failed = [r for r in reasons if r.get("Code") not in (None, "None")]
+            if failed and all(commit_id_of(r.get("Item")) == commit_id for r in failed):
+                return  # every "conflict" is our own earlier attempt: it committed
             stale = [
                 write.stream_id
                 for write, reason in zip(writes, reasons, strict=False)
