@@ -9,11 +9,15 @@ from shop.application import CommandContext, Repository
 from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import DuplicateSku, InsufficientStock, Product, ProductDiscontinuedError, Stock
 from shop.catalog.events import catalog_events
-from shop.domain.money import Money
+from shop.domain.money import Money, Price
 from shop.errors import InvalidInput, NotFound, VersionMismatch
 from shop.eventstore.memory import InMemoryEventStore
 
 CTX = CommandContext(correlation_id="corr", causation_id="req")
+
+
+def price(amount: int) -> Price:
+    return Price(amount=amount, currency="EUR")
 
 
 def eur(amount: int) -> Money:
@@ -31,7 +35,7 @@ def catalog(store: InMemoryEventStore) -> CatalogCommands:
 
 
 def create(catalog: CatalogCommands, sku: str = "MUG-1", **changes: object) -> str:
-    fields = {"sku": sku, "name": "Mug", "category": "kitchen", "price": eur(1299)} | changes
+    fields = {"sku": sku, "name": "Mug", "category": "kitchen", "price": price(1299)} | changes
     return catalog.create_product(CreateProduct.model_validate(fields), CTX).aggregate_id
 
 
@@ -69,7 +73,7 @@ def test_sku_is_unique_regardless_of_case(catalog, store) -> None:
 
 def test_another_currency_is_refused(catalog) -> None:
     with pytest.raises(InvalidInput) as raised:
-        create(catalog, price=Money(amount=100, currency="USD"))
+        create(catalog, price=Price(amount=100, currency="USD"))
     assert raised.value.errors[0].field == "price.currency"
 
 
@@ -127,9 +131,9 @@ def test_a_change_that_changes_nothing_appends_nothing(catalog, store) -> None:
     product_id = create(catalog)
 
     details = catalog.change_details(product_id, ChangeProductDetails(name="Mug"), CTX)
-    price = catalog.change_price(product_id, eur(1299), CTX)
+    repriced = catalog.change_price(product_id, price(1299), CTX)
 
-    assert (details.version, details.changed, price.version, price.changed) == (1, False, 1, False)
+    assert (details.version, details.changed, repriced.version, repriced.changed) == (1, False, 1, False)
     assert types(store, f"product-{product_id}") == ["ProductCreated"]
 
 
@@ -143,7 +147,7 @@ def test_patch_needs_at_least_one_field_and_no_nulls() -> None:
 
 def test_change_price_records_the_previous_price(catalog, store) -> None:
     product_id = create(catalog)
-    catalog.change_price(product_id, eur(999), CTX)
+    catalog.change_price(product_id, price(999), CTX)
 
     assert store.load(f"product-{product_id}")[-1].data == {
         "price": {"amount": 999, "currency": "EUR"},
@@ -158,7 +162,7 @@ def test_a_discontinued_product_cannot_be_changed(catalog) -> None:
     with pytest.raises(ProductDiscontinuedError):
         catalog.change_details(product_id, ChangeProductDetails(name="X"), CTX)
     with pytest.raises(ProductDiscontinuedError):
-        catalog.change_price(product_id, eur(1), CTX)
+        catalog.change_price(product_id, price(1), CTX)
     with pytest.raises(ProductDiscontinuedError):
         catalog.discontinue(product_id, CTX)
     with pytest.raises(ProductDiscontinuedError):
@@ -168,7 +172,7 @@ def test_a_discontinued_product_cannot_be_changed(catalog) -> None:
 def test_commands_on_unknown_products_are_not_found(catalog) -> None:
     unknown = "00000000-0000-4000-8000-999999999999"
     with pytest.raises(NotFound):
-        catalog.change_price(unknown, eur(1), CTX)
+        catalog.change_price(unknown, price(1), CTX)
     with pytest.raises(NotFound):
         catalog.receive_stock(unknown, ReceiveStock(quantity=1), CTX)
 
@@ -194,8 +198,8 @@ def test_if_match_is_checked_against_the_aggregate_version(catalog) -> None:
     product_id = create(catalog)
 
     with pytest.raises(VersionMismatch):
-        catalog.change_price(product_id, eur(1), CommandContext("c", "r", expected_version=2))
-    assert catalog.change_price(product_id, eur(1), CommandContext("c", "r", expected_version=1)).version == 2
+        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=2))
+    assert catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=1)).version == 2
 
 
 def test_stock_availability_is_never_negative() -> None:
@@ -215,3 +219,11 @@ def test_aggregate_rehydrates_from_its_history() -> None:
     history = product.pending_events
     again = Product.rehydrate("p", [*history], version=1)
     assert (again.name, again.price, again.version, again.pending_events) == ("N", eur(5), 1, ())
+
+
+def test_prices_are_capped_but_money_in_general_is_not() -> None:
+    with pytest.raises(ValidationError):
+        CreateProduct.model_validate(
+            {"sku": "A", "name": "N", "category": "c", "price": {"amount": 1_000_000_001, "currency": "EUR"}}
+        )
+    assert Money(amount=5_000_000_000, currency="EUR").amount == 5_000_000_000

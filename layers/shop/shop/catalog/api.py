@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from shop.catalog.commands import ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import Category
 from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
-from shop.domain.money import Money
+from shop.domain.money import Price
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
@@ -37,7 +37,7 @@ def change_product_details(product_id: str, body: Annotated[ChangeProductDetails
 
 
 @commands.put("/products/<product_id>/price", summary="Change a product's price")
-def change_product_price(product_id: str, body: Annotated[Money, Body()]) -> Response[str]:
+def change_product_price(product_id: str, body: Annotated[Price, Body()]) -> Response[str]:
     product_id = resource_id(product_id, "Product")
     result = catalog_commands().change_price(product_id, body, command_context(commands.current_event))
     return command_response(result, "productId")

@@ -18,7 +18,7 @@ from shop.catalog.domain import (
     Sku,
     Stock,
 )
-from shop.domain.money import Money
+from shop.domain.money import Money, Price
 from shop.errors import FieldError, InvalidInput, NotFound
 from shop.eventstore.store import ConcurrencyError
 
@@ -28,7 +28,7 @@ class CreateProduct(Command):
     name: ProductName
     description: Description = ""
     category: Category
-    price: Money
+    price: Price
 
 
 class ChangeProductDetails(Command):
@@ -76,7 +76,7 @@ class CatalogCommands:
             name=command.name,
             description=command.description,
             category=command.category,
-            price=command.price,
+            price=command.price.as_money(),
         )
         try:
             self._repository.save(product, metadata=context.metadata)
@@ -92,9 +92,10 @@ class CatalogCommands:
             self._repository, Product, product_id, lambda p: p.change_details(**fields), context
         )
 
-    def change_price(self, product_id: str, price: Money, context: CommandContext) -> CommandResult:
+    def change_price(self, product_id: str, price: Price, context: CommandContext) -> CommandResult:
         self._check_currency(price, "currency")
-        return run_command(self._repository, Product, product_id, lambda p: p.change_price(price), context)
+        money = price.as_money()
+        return run_command(self._repository, Product, product_id, lambda p: p.change_price(money), context)
 
     def discontinue(self, product_id: str, context: CommandContext) -> CommandResult:
         return run_command(self._repository, Product, product_id, Product.discontinue, context)
