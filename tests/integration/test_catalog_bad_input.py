@@ -205,3 +205,29 @@ def test_no_body_causes_a_5xx(stack: Any, product: str, route: str, body: Any) -
     assert response.status < 500, response.body
     if response.status >= 400:
         assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_body_that_is_not_utf8_is_400(stack: Any) -> None:
+    before = events_stored(stack)
+    assert_problem(stack.command("POST", "/products", b"\xff\xfe{}"), 400)
+    assert_problem(
+        stack.command(
+            "POST", "/products", b"\xff\xfe{}", headers={"content-type": "application/octet-stream"}
+        ),
+        415,
+    )
+    assert events_stored(stack) == before
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=st.binary(min_size=1, max_size=200),
+    content_type=st.sampled_from(["application/json", "text/plain", ""]),
+)
+def test_no_raw_bytes_cause_a_5xx(stack: Any, body: bytes, content_type: str) -> None:
+    response = stack.command("POST", "/products", body, headers={"content-type": content_type})
+    assert 400 <= response.status < 500, response.body

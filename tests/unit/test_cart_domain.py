@@ -215,7 +215,9 @@ def test_unknown_carts_are_not_found_and_if_match_applies(carts) -> None:
 
 def test_totals_may_exceed_the_price_cap(carts, catalog) -> None:
     """Prices are capped at 1,000,000,000 minor units; line totals and subtotals are not."""
-    catalog.products[MUG] = ListedProduct(MUG, "Gold mug", Money(amount=600_000_000, currency="EUR"), active=True)
+    catalog.products[MUG] = ListedProduct(
+        MUG, "Gold mug", Money(amount=600_000_000, currency="EUR"), active=True
+    )
     cart_id = new_cart(carts)
     add(carts, cart_id, MUG, 2)
     result, _ = carts.check_out(cart_id, CTX)

@@ -199,7 +199,9 @@ def test_if_match_is_checked_against_the_aggregate_version(catalog) -> None:
 
     with pytest.raises(VersionMismatch):
         catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=2))
-    assert catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=1)).version == 2
+    assert (
+        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=1)).version == 2
+    )
 
 
 def test_stock_availability_is_never_negative() -> None:

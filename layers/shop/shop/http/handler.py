@@ -80,18 +80,27 @@ def unmatched(event: APIGatewayProxyEventV2, table: RouteTable) -> HttpProblem:
 
 
 def screen(event: dict[str, Any]) -> HttpProblem | None:
-    """Refusals decided before routing: oversized bodies and bodies that are not JSON."""
+    """Refusals decided before routing: oversized bodies, bodies that are not JSON text."""
     body = event.get("body") or ""
-    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
-    if size > MAX_BODY_BYTES:
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except ValueError:
+        return HttpProblem(HTTPStatus.BAD_REQUEST, "The body is not valid base64.", code="malformed-json")
+    if len(raw) > MAX_BODY_BYTES:
         return HttpProblem(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
         )
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if size and media_type and media_type != "application/json" and not media_type.endswith("+json"):
+    if raw and media_type and media_type != "application/json" and not media_type.endswith("+json"):
         return HttpProblem(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send JSON bodies with Content-Type: application/json."
+        )
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return HttpProblem(
+            HTTPStatus.BAD_REQUEST, "The request body is not UTF-8 text.", code="malformed-json"
         )
     return None
 
