@@ -7,6 +7,7 @@ import importlib.util
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,8 +40,9 @@ class LambdaContext:
 
     function_name: str
     memory_limit_in_mb: int = 1024
-    timeout_seconds: int = 10
+    timeout_seconds: float = 10.0
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = "local"
@@ -50,7 +52,7 @@ class LambdaContext:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_seconds * 1000
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 _LOADING = threading.RLock()

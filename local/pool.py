@@ -45,6 +45,8 @@ class Worker:
                 str(request_read),
                 "--responses",
                 str(response_write),
+                "--timeout",
+                str(function.properties.get("Timeout", 3)),
             ],
             env=dict(environment),
             cwd=ROOT,

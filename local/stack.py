@@ -57,7 +57,8 @@ class InProcessInvoker:
         if handler is None:
             handler = self._handlers[function] = load_handler(self._functions[function])
         try:
-            return handler(event, LambdaContext(function))
+            timeout = float(self._functions[function].properties.get("Timeout", 3))
+            return handler(event, LambdaContext(function, timeout_seconds=timeout))
         except Exception as error:
             log.debug("%s failed:\n%s", function, traceback.format_exc())
             raise FunctionError(f"{type(error).__name__}: {error}") from error

@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--attribute", required=True)
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--responses", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=3.0)
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stack stops us
 
@@ -58,7 +59,10 @@ def main() -> None:
             return
         try:
             result = handler(
-                message["event"], LambdaContext(args.function, aws_request_id=message["requestId"])
+                message["event"],
+                LambdaContext(
+                    args.function, timeout_seconds=args.timeout, aws_request_id=message["requestId"]
+                ),
             )
             write_frame(responses, {"ok": result})
         except Exception as error:

@@ -227,3 +227,22 @@ def test_the_store_rejects_a_commit_size_no_cart_can_reach() -> None:
 
     assert MAX_LINES + 1 <= MAX_EVENTS_PER_COMMIT
     assert NewEvent("x", {}).schema_version == 1
+
+
+def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(shop: Checkout) -> None:
+    import time  # noqa: PLC0415
+
+    from shop.errors import ConcurrencyConflict  # noqa: PLC0415
+    from shop.eventstore.store import ConcurrencyError  # noqa: PLC0415
+
+    shop.stock(CUP, 3)
+
+    def always_stale(writes: Any, metadata: EventMetadata) -> None:
+        raise ConcurrencyError([w.stream_id for w in writes])
+
+    shop.catalog.append_all = always_stale  # type: ignore[method-assign]
+    policy = StockReservationPolicy(shop.catalog_repo, retries=1000, time_budget=0.3)
+    started = time.monotonic()
+    with pytest.raises(ConcurrencyConflict):
+        policy.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 1)]}))
+    assert time.monotonic() - started < 0.3 + 0.25  # the budget plus at most one capped pause

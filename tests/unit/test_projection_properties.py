@@ -104,3 +104,24 @@ def test_rows_record_the_versions_applied_per_source_stream() -> None:
     assert rows[0]["version"] == 2
     assert rows[0]["stockVersion"] == 2
     assert rows[0]["available"] == 1
+
+
+def test_a_batch_near_its_timeout_leaves_the_rest_of_its_records_for_redelivery() -> None:
+    store = build_history([("create", 0, 1), ("create", 1, 1), ("create", 2, 1)])
+    records = [stream_record(commit, n) for n, commit in enumerate(store.commits)]
+    table = InMemoryReadTable()
+    handler = projector_handler(lambda: ProjectionEngine(ProductsProjection(), table, store))
+
+    class Clock(LambdaContext):
+        calls = 0
+
+        def get_remaining_time_in_millis(self) -> int:
+            self.calls += 1
+            return 30_000 if self.calls <= 2 else 1_000  # plenty at first, then nearly out of time
+
+    response = handler({"Records": records}, Clock("CatalogProjector", timeout_seconds=30))
+
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        r["dynamodb"]["SequenceNumber"] for r in records[1:]
+    ]
+    assert len(table.rows) == 1

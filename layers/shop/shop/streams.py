@@ -22,6 +22,16 @@ from shop.projection.engine import ProjectionEngine
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+#: Records are not started with less than this left of the invocation (or a third of what it had
+#: at the start, if that is less): they fail and are delivered again, rather than the whole batch
+#: timing out.
+TIME_RESERVE_MS = 6_000
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation is left to handle this record safely."""
+
+
 class StreamNotProjected(Exception):
     """An earlier record of the same source stream in this batch failed; this one cannot apply."""
 
@@ -107,11 +117,25 @@ def _stream_handler(
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)  # per invocation: re-entrant
-        response = process_partial_response(event, make_batch(records), processor, context)
+        handle = make_batch(records)
+        reserve = min(TIME_RESERVE_MS, _remaining_ms(context) // 3)
+
+        def within_time(record: DynamoDBRecord) -> None:
+            remaining = _remaining_ms(context)
+            if remaining < reserve:
+                raise OutOfTime(f"{remaining} ms left; the record is left for the next delivery")
+            handle(record)
+
+        response = process_partial_response(event, within_time, processor, context)
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)
 
     return cast("LambdaHandler", handler)
+
+
+def _remaining_ms(context: Any) -> int:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if remaining is not None else 3 * TIME_RESERVE_MS
 
 
 def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:

@@ -42,9 +42,13 @@ class CommandResult:
     changed: bool
 
 
+#: Longest single backoff pause, so a run of retries stays far inside a Lambda timeout.
+MAX_BACKOFF = 0.2
+
+
 def backoff(attempt: int) -> None:
-    """Full-jitter exponential backoff: up to 10 ms, then 20 ms, 40 ms ..."""
-    time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not cryptography
+    """Full-jitter exponential backoff: up to 10 ms, then 20 ms, 40 ms ... at most ``MAX_BACKOFF``."""
+    time.sleep(random.uniform(0, min(0.01 * 2**attempt, MAX_BACKOFF)))  # noqa: S311 - jitter
 
 
 def run_command[A: Aggregate](

@@ -17,6 +17,7 @@ Redelivery finds ``reservation-<orderId>`` already decided and does nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from shop.application import Repository
@@ -28,8 +29,10 @@ from shop.errors import ConcurrencyConflict
 from shop.eventstore.model import EventMetadata, RecordedEvent
 from shop.eventstore.store import ConcurrencyError
 
-#: Attempts when concurrent reservations keep winning the race (then Lambda retries the record).
+#: Attempts when concurrent reservations keep winning the race, within at most ``TIME_BUDGET``
+#: seconds per event; then the record fails and Lambda delivers it again later.
 RETRIES = 12
+TIME_BUDGET = 4.0
 
 
 class OrderLineMessage(Message):
@@ -53,9 +56,12 @@ class StockReservationPolicy:
     name = "StockReservationPolicy"
     handles = frozenset({"OrderPlaced", "OrderCancelled"})
 
-    def __init__(self, repository: Repository, retries: int = RETRIES) -> None:
+    def __init__(
+        self, repository: Repository, retries: int = RETRIES, time_budget: float = TIME_BUDGET
+    ) -> None:
         self._repository = repository
         self._retries = retries
+        self._time_budget = time_budget
 
     def handle(self, event: RecordedEvent) -> None:
         metadata = EventMetadata(event.metadata.correlation_id, event.event_id)
@@ -69,14 +75,17 @@ class StockReservationPolicy:
             )
 
     def _until_decided(self, attempt: Callable[[], None]) -> None:
+        deadline = time.monotonic() + self._time_budget
         for number in range(self._retries + 1):
             try:
                 attempt()
             except ConcurrencyError:
+                if number == self._retries or time.monotonic() >= deadline:
+                    break
                 backoff(number)
                 continue
             return
-        raise ConcurrencyConflict(f"{self.name}: stock kept changing under {self._retries + 1} attempts")
+        raise ConcurrencyConflict(f"{self.name}: stock kept changing under {number + 1} attempts")
 
     def _reserve(self, order: OrderPlacedMessage, metadata: EventMetadata) -> None:
         reservation = self._repository.load(StockReservation, order.order_id)
