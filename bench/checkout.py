@@ -48,10 +48,7 @@ class StepCost:
 
 def _deliver(stack: InProcessStack, table: str, function: str) -> None:
     stack.poll_streams()
-    for mapping in stack.mappings:
-        if mapping.subscription.table == table and mapping.function == function:
-            while mapping.deliver():
-                pass
+    stack.drain([m for m in stack.mappings if m.subscription.table == table and m.function == function])
 
 
 def _steps(stack: InProcessStack, recorder: Recorder, lines: int) -> StepCost:

@@ -19,7 +19,7 @@ import uuid
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +126,7 @@ class EventSourceMapping:
         send_failure: SendFailure,
         *,
         partition_key: str | None = None,
+        max_parallelization: int | None = None,
         region: str = "us-east-1",
         retry_delay: float = 0.05,
         log: Log | None = None,
@@ -151,11 +152,16 @@ class EventSourceMapping:
         self.max_retries = int(subscription.setting("MaximumRetryAttempts", -1))
         self.max_age = int(subscription.setting("MaximumRecordAgeInSeconds", -1))
         self.parallelization = int(subscription.setting("ParallelizationFactor", 1))
+        if max_parallelization is not None:
+            self.parallelization = min(self.parallelization, max_parallelization)
         destination = (subscription.setting("DestinationConfig") or {}).get("OnFailure", {})
         self.on_failure: str | None = destination.get("Destination")
         self._lanes = [_Lane(limit=self.batch_size) for _ in range(self.parallelization)]
         self._pool = ThreadPoolExecutor(self.parallelization) if self.parallelization > 1 else None
         self._stats_lock = threading.Lock()
+        #: Guards the lanes' queues against the reader thread (``offer``) and the deliverers.
+        self._lanes_lock = threading.Lock()
+        self._in_flight: set[int] = set()
         self.stats = DeliveryStats()
         #: Set when new records arrive; a delivery loop can wait on it instead of sleeping.
         self.wakeup = threading.Event()
@@ -166,7 +172,8 @@ class EventSourceMapping:
 
     @property
     def idle(self) -> bool:
-        return not any(lane.pending for lane in self._lanes)
+        with self._lanes_lock:
+            return not self._in_flight and not any(lane.pending for lane in self._lanes)
 
     def poll(self) -> int:
         """Read new stream records from this mapping's own reader (see ``offer``)."""
@@ -185,9 +192,10 @@ class EventSourceMapping:
             record = lambda_record(raw, self._reader.stream_arn, self._region)
             if accepts(self.filters, record):
                 lane = self._lanes[self._lane_of(record)]
-                lane.pending.append(record)
-                if lane.pending_since is None:
-                    lane.pending_since = now
+                with self._lanes_lock:
+                    lane.pending.append(record)
+                    if lane.pending_since is None:
+                        lane.pending_since = now
                 kept += 1
         if kept:
             self.wakeup.set()
@@ -201,13 +209,30 @@ class EventSourceMapping:
         return zlib.crc32(json.dumps(key, sort_keys=True).encode()) % self.parallelization
 
     def deliver(self) -> bool:
-        """Deliver one batch per lane that is due (lanes run concurrently). True if any was invoked."""
-        due = [lane for lane in self._lanes if self._due(lane)]
-        if self._pool is None or len(due) < 2:
-            delivered = [self._deliver(lane) for lane in due]  # every due lane: no short-circuit
-        else:
-            delivered = list(self._pool.map(self._deliver, due))
-        return any(delivered)
+        """Deliver one batch per lane that is due. True if any was invoked (or started).
+
+        With ``ParallelizationFactor`` above 1 each lane runs on its own thread and is not waited
+        for: a slow lane (a long retry) does not hold the others up, as in Lambda.
+        """
+        with self._lanes_lock:
+            due = [i for i, lane in enumerate(self._lanes) if i not in self._in_flight and self._due(lane)]
+            self._in_flight.update(due if self._pool is not None else ())
+        if self._pool is None:
+            delivered = [self._deliver(self._lanes[i]) for i in due]  # every due lane: no short-circuit
+            return any(delivered)
+        for index in due:
+            self._pool.submit(self._deliver, self._lanes[index]).add_done_callback(
+                lambda future, index=index: self._lane_done(index, future)
+            )
+        return bool(due)
+
+    def _lane_done(self, index: int, future: Future[bool]) -> None:
+        with self._lanes_lock:
+            self._in_flight.discard(index)
+        error = future.exception()
+        if error is not None:
+            self._log(f"{self.name} lane {index} failed: {type(error).__name__}: {error}")
+        self.wakeup.set()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -222,7 +247,8 @@ class EventSourceMapping:
         return full or waited or bool(lane.attempts) or lane.limit < self.batch_size
 
     def _deliver(self, lane: _Lane) -> bool:
-        batch = [lane.pending[i] for i in range(min(lane.limit, len(lane.pending)))]
+        with self._lanes_lock:
+            batch = [lane.pending[i] for i in range(min(lane.limit, len(lane.pending)))]
         with self._stats_lock:
             self.stats.batches += 1
             self.stats.records += len(batch)
@@ -264,12 +290,13 @@ class EventSourceMapping:
         return min(i for i in indexes if i is not None)
 
     def _checkpoint(self, lane: _Lane, count: int) -> None:
-        for _ in range(count):
-            lane.pending.popleft()
-        if count:
-            lane.attempts = 0
-            lane.limit = self.batch_size
-        lane.pending_since = self._clock() if lane.pending else None
+        with self._lanes_lock:
+            for _ in range(count):
+                lane.pending.popleft()
+            if count:
+                lane.attempts = 0
+                lane.limit = self.batch_size
+            lane.pending_since = self._clock() if lane.pending else None
 
     def _failed(
         self,

@@ -57,7 +57,8 @@ def in_process_stack(template: Template | None = None) -> Iterator[InProcessStac
     with mock_aws():
         runtime.reset()
         clients = Clients(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs"))
-        stack = InProcessStack(template or Template(), clients, retry_delay=0)
+        # mock_aws is not thread-safe: deliver one batch at a time (ParallelizationFactor 1).
+        stack = InProcessStack(template or Template(), clients, retry_delay=0, max_parallelization=1)
         stack.create_resources()
         os.environ.update(stack.shared_environment())
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"

@@ -69,7 +69,7 @@ class Worker:
     def invoke(self, event: dict[str, Any], timeout: float) -> Any:
         try:
             write_frame(self._requests, {"event": event, "requestId": str(uuid.uuid4())})
-        except (BrokenPipeError, OSError) as error:
+        except (OSError, ValueError) as error:  # broken pipe, or closed by the stack stopping
             self.stop()
             raise FunctionError(f"{self.function.logical_id} worker is gone") from error
         ready, _, _ = select.select([self._responses], [], [], timeout)

@@ -180,7 +180,10 @@ class LocalStack:
                 self.stopping.wait(1.0)
                 continue
             for mapping in mappings:
-                mapping.offer(records)
+                try:
+                    mapping.offer(records)
+                except Exception as error:  # one mapping's trouble must not starve the others
+                    log(f"{mapping.name} could not take records: {type(error).__name__}: {error}")
             if not records:
                 self.stopping.wait(self.settings.poll_interval)
 

@@ -80,12 +80,14 @@ class Stack:
         region: str = "us-east-1",
         retry_delay: float = 0.05,
         log_line: Callable[[str], None] | None = None,
+        max_parallelization: int | None = None,
     ) -> None:
         self.template = template
         self.clients = clients
         self.prefix = prefix
         self.region = region
         self.retry_delay = retry_delay
+        self.max_parallelization = max_parallelization
         self.log_line = log_line or (lambda line: log.info("%s", line))
         self.physical: dict[str, str] = {}
         self.attributes: dict[str, str] = {}
@@ -149,6 +151,7 @@ class Stack:
                     invoker.invoke,
                     self._send_failure,
                     partition_key=next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH"),
+                    max_parallelization=self.max_parallelization,
                     region=self.region,
                     retry_delay=self.retry_delay,
                     log=self.log_line,
@@ -168,6 +171,16 @@ class Stack:
     def _send_failure(self, destination: Any, message: Mapping[str, Any]) -> None:
         arn = self.template.resolve(destination, self.physical, self.attributes)
         self.clients.sqs.send_message(QueueUrl=self._queue_urls[arn], MessageBody=json.dumps(message))
+
+    def drain(self, mappings: list[EventSourceMapping], *, timeout: float = 30.0) -> None:
+        """Deliver what these mappings already hold (no new reads) until each is idle."""
+        deadline = time.monotonic() + timeout
+        while not all(m.idle for m in mappings):
+            delivered = [m.deliver() for m in mappings]  # every mapping: no short-circuit
+            if not any(delivered):
+                time.sleep(0.005)
+            if time.monotonic() > deadline:
+                raise TimeoutError("delivery did not settle")
 
     def pump(self, *, timeout: float = 30.0) -> int:
         """Deliver stream records until every mapping is idle and no new records arrive."""

@@ -87,10 +87,7 @@ def test_concurrent_checkouts_never_oversell(
 
     # Cart stream -> OrderIntakePolicy places the twelve orders (and CartProjector runs).
     stack.poll_streams()
-    for mapping in stack.mappings:
-        if mapping.subscription.table == "CartEventStore":
-            while mapping.deliver():
-                pass
+    stack.drain([m for m in stack.mappings if m.subscription.table == "CartEventStore"])
     placed = [
         r
         for r in stream_records(stack, "OrderEventStore")
