@@ -7,6 +7,7 @@ the concurrency tests exercise the real conditional writes, not a lock in the st
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import pytest
 
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.memory import InMemoryEventStore
-from shop.eventstore.model import EventMetadata, NewEvent, StreamWrite
+from shop.eventstore.model import EventMetadata, NewEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import MAX_EVENTS_PER_COMMIT, ConcurrencyError, EventStore
 from tests.support.tables import create_table
 
@@ -138,6 +139,7 @@ def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> Non
         for commit in range(commits):
             while True:
                 version = len(store.load("hot"))
+                time.sleep(0.001)  # a writer thinks a moment between reading and writing: races happen
                 try:
                     store.append(
                         "hot",
@@ -222,3 +224,17 @@ def test_a_write_repeated_by_sdk_retries_is_not_a_conflict(endpoint_dynamodb, te
     assert [e.data["n"] for e in store.load("s")] == [1, 2]
     with pytest.raises(ConcurrencyError):  # a genuinely stale writer still loses
         DynamoDBEventStore(endpoint_dynamodb, table).append("s", 1, [event(9)], META)
+
+
+def test_a_write_can_require_other_streams_to_be_unchanged(store: EventStore) -> None:
+    """A rule over several streams, where only one is written: the others must not move meanwhile."""
+    store.append("product", 0, [event(1)], META)
+
+    store.append_all([StreamWrite("stock", 0, [event(2)])], META, unchanged=[StreamCheck("product", 1)])
+    assert [e.version for e in store.load("stock")] == [1]
+
+    store.append("product", 1, [event(3)], META)  # e.g. discontinued meanwhile
+    with pytest.raises(ConcurrencyError) as raised:
+        store.append_all([StreamWrite("stock", 1, [event(4)])], META, unchanged=[StreamCheck("product", 1)])
+    assert raised.value.stream_ids == ("product",)
+    assert [e.version for e in store.load("stock")] == [1]

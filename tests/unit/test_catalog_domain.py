@@ -229,3 +229,21 @@ def test_prices_are_capped_but_money_in_general_is_not() -> None:
             {"sku": "A", "name": "N", "category": "c", "price": {"amount": 1_000_000_001, "currency": "EUR"}}
         )
     assert Money(amount=5_000_000_000, currency="EUR").amount == 5_000_000_000
+
+
+def test_a_discontinue_that_slips_in_before_a_stock_receipt_wins(catalog, store) -> None:
+    """The product is read active, then discontinued before the stock is appended: no stock."""
+    product_id = create(catalog)
+    real_append_all = store.append_all
+    raced = []
+
+    def discontinue_first(writes, metadata, *, unchanged=()):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append(True)
+            catalog.discontinue(product_id, CTX)
+        real_append_all(writes, metadata, unchanged=unchanged)
+
+    store.append_all = discontinue_first  # type: ignore[method-assign]
+    with pytest.raises(ProductDiscontinuedError):
+        catalog.receive_stock(product_id, ReceiveStock(quantity=5), CTX)
+    assert types(store, f"stock-{product_id}") == []

@@ -204,7 +204,7 @@ def test_reservations_retry_lost_races_and_never_oversell(shop: Checkout) -> Non
     real_append_all = shop.catalog.append_all
     competitors = iter(range(2))
 
-    def racing_append_all(writes: Any, metadata: EventMetadata) -> None:
+    def racing_append_all(writes: Any, metadata: EventMetadata, **checks: Any) -> None:
         competitor = next(competitors, None)
         if competitor is not None:  # someone else reserves 1 unit first
             version = len(shop.catalog.load(f"stock-{CUP}"))
@@ -212,7 +212,7 @@ def test_reservations_retry_lost_races_and_never_oversell(shop: Checkout) -> Non
                 "StockReserved", {"productId": CUP, "quantity": 1, "orderId": f"other-{competitor}"}
             )
             real_append_all([StreamWrite(f"stock-{CUP}", version, [reserved])], META)
-        real_append_all(writes, metadata)
+        real_append_all(writes, metadata, **checks)
 
     shop.catalog.append_all = racing_append_all  # type: ignore[method-assign]
     shop.reservations.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 2)]}))
@@ -237,7 +237,7 @@ def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(shop: C
 
     shop.stock(CUP, 3)
 
-    def always_stale(writes: Any, metadata: EventMetadata) -> None:
+    def always_stale(writes: Any, metadata: EventMetadata, **_: Any) -> None:
         raise ConcurrencyError([w.stream_id for w in writes])
 
     shop.catalog.append_all = always_stale  # type: ignore[method-assign]

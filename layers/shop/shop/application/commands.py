@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shop.application.repository import Repository
@@ -60,13 +60,17 @@ def run_command[A: Aggregate](
     *,
     retries: int = DEFAULT_RETRIES,
     require_existing: bool = True,
+    guards: Callable[[], Sequence[Aggregate]] = tuple,
 ) -> CommandResult:
     """Apply ``decide`` to the current state of the aggregate and append what it records.
 
     ``decide`` calls the aggregate's command methods; they raise domain errors or record events.
     Recording nothing is a valid outcome (the command changed nothing) and appends nothing.
+    ``guards`` loads (and checks) other aggregates the decision depends on; they must still be
+    unchanged when the events are appended, in the same transaction.
     """
     for attempt in range(retries + 1):
+        guarding = guards()
         aggregate = repository.load(cls, aggregate_id)
         if require_existing and not aggregate.exists:
             raise NotFound(f"{cls.__name__} {aggregate_id} does not exist.")
@@ -75,9 +79,9 @@ def run_command[A: Aggregate](
         decide(aggregate)
         changed = bool(aggregate.pending_events)
         try:
-            repository.save(aggregate, metadata=context.metadata)
-        except ConcurrencyError:
-            if context.expected_version is not None:
+            repository.save(aggregate, metadata=context.metadata, unchanged=guarding if changed else ())
+        except ConcurrencyError as error:
+            if context.expected_version is not None and aggregate.stream_id in error.stream_ids:
                 raise VersionMismatch(context.expected_version) from None
             backoff(attempt)
             continue

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shop.domain.aggregate import Aggregate
 from shop.domain.events import EventRegistry
-from shop.eventstore.model import EventMetadata, NewEvent, StreamWrite, utc_now
+from shop.eventstore.model import EventMetadata, NewEvent, StreamCheck, StreamWrite, utc_now
 from shop.eventstore.store import EventStore
 
 
@@ -26,18 +26,23 @@ class Repository:
         history = [self._registry.decode(event.type, event.data) for event in recorded]
         return cls.rehydrate(aggregate_id, history, recorded[-1].version if recorded else 0)
 
-    def save(self, *aggregates: Aggregate, metadata: EventMetadata) -> None:
+    def save(
+        self, *aggregates: Aggregate, metadata: EventMetadata, unchanged: Sequence[Aggregate] = ()
+    ) -> None:
         """Append every aggregate's pending events: one conditional write, or one transaction.
 
+        ``unchanged`` aggregates were read to decide and must not have moved when the events are
+        written (their streams become condition checks of the same transaction).
         Raises ``ConcurrencyError`` if any of the streams moved since it was loaded.
         """
         writes = [self._write_for(a) for a in aggregates if a.pending_events]
         if not writes:
             return
-        if len(writes) == 1:
+        checks = [StreamCheck(a.stream_id, a.version) for a in unchanged]
+        if len(writes) == 1 and not checks:
             self._store.append(writes[0].stream_id, writes[0].expected_version, writes[0].events, metadata)
         else:
-            self._store.append_all(writes, metadata)
+            self._store.append_all(writes, metadata, unchanged=checks)
         for aggregate in aggregates:
             if aggregate.pending_events:
                 aggregate.mark_committed(aggregate.version + len(aggregate.pending_events))

@@ -101,11 +101,19 @@ class CatalogCommands:
         return run_command(self._repository, Product, product_id, Product.discontinue, context)
 
     def receive_stock(self, product_id: str, command: ReceiveStock, context: CommandContext) -> CommandResult:
-        """Stock is its own aggregate (``stock-<productId>``); the product must exist and be active."""
-        product = self._repository.load(Product, product_id)
-        if not product.exists:
-            raise NotFound(f"Product {product_id} does not exist.")
-        product.ensure_active()
+        """Stock is its own aggregate (``stock-<productId>``); the product must exist and be active.
+
+        The rule spans two streams, so the stock is appended in one transaction with a check that
+        the product did not change meanwhile (a discontinue cannot slip in between).
+        """
+
+        def active_product() -> list[Product]:
+            product = self._repository.load(Product, product_id)
+            if not product.exists:
+                raise NotFound(f"Product {product_id} does not exist.")
+            product.ensure_active()
+            return [product]
+
         return run_command(
             self._repository,
             Stock,
@@ -113,6 +121,7 @@ class CatalogCommands:
             lambda stock: stock.receive(command.quantity),
             context,
             require_existing=False,
+            guards=active_product,
         )
 
     def _check_currency(self, price: Money, field: str) -> None:

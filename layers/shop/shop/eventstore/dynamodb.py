@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shop.eventstore.codec import commit_id_of, decode_commit, encode_commit
-from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamWrite
+from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
 
 if TYPE_CHECKING:
@@ -55,9 +55,11 @@ class DynamoDBEventStore:
                 raise ConcurrencyError([stream_id]) from error
         return expected_version + len(events)
 
-    def append_all(self, writes: Sequence[StreamWrite], metadata: EventMetadata) -> None:
-        check_writes(writes)
-        if len(writes) == 1:
+    def append_all(
+        self, writes: Sequence[StreamWrite], metadata: EventMetadata, *, unchanged: Sequence[StreamCheck] = ()
+    ) -> None:
+        check_writes(writes, unchanged)
+        if len(writes) == 1 and not unchanged:
             write = writes[0]
             self.append(write.stream_id, write.expected_version, write.events, metadata)
             return
@@ -73,6 +75,17 @@ class DynamoDBEventStore:
             }
             for w in writes
         ]
+        items += [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": {"streamId": {"S": c.stream_id}, "version": {"N": str(c.expected_version + 1)}},
+                    "ConditionExpression": _NEW_COMMIT_ONLY,
+                }
+            }
+            for c in unchanged
+        ]
+        streams = [w.stream_id for w in writes] + [c.stream_id for c in unchanged]
         try:
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=commit_id)
         except ClientError as error:
@@ -83,13 +96,13 @@ class DynamoDBEventStore:
             if failed and all(commit_id_of(r.get("Item")) == commit_id for r in failed):
                 return  # every "conflict" is our own earlier attempt: it committed
             stale = [
-                write.stream_id
-                for write, reason in zip(writes, reasons, strict=False)
+                stream
+                for stream, reason in zip(streams, reasons, strict=False)
                 if reason.get("Code") in _RETRYABLE_CANCELLATIONS
             ]
             if reasons and not stale:
                 raise
-            raise ConcurrencyError(stale or [w.stream_id for w in writes]) from error
+            raise ConcurrencyError(stale or streams) from error
 
     def load(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         events: list[RecordedEvent] = []

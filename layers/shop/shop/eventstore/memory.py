@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamWrite
+from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
 
 
@@ -23,10 +23,14 @@ class InMemoryEventStore:
         self.append_all([write], metadata)
         return write.new_version
 
-    def append_all(self, writes: Sequence[StreamWrite], metadata: EventMetadata) -> None:
-        check_writes(writes)
+    def append_all(
+        self, writes: Sequence[StreamWrite], metadata: EventMetadata, *, unchanged: Sequence[StreamCheck] = ()
+    ) -> None:
+        check_writes(writes, unchanged)
         with self._lock:
-            stale = [w.stream_id for w in writes if self._version(w.stream_id) != w.expected_version]
+            expected = [(w.stream_id, w.expected_version) for w in writes]
+            expected += [(c.stream_id, c.expected_version) for c in unchanged]
+            stale = [stream for stream, version in expected if self._version(stream) != version]
             if stale:
                 raise ConcurrencyError(stale)
             for write in writes:

@@ -67,3 +67,12 @@ class StreamWrite:
     @property
     def new_version(self) -> int:
         return self.expected_version + len(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCheck:
+    """A stream a transaction does not write but whose state its rule depends on: it must still be
+    at ``expected_version`` when the transaction commits (a DynamoDB ``ConditionCheck``)."""
+
+    stream_id: str
+    expected_version: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamWrite
+from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 
 #: Upper bound of events in one commit; keeps a commit inside one DynamoDB item.
 MAX_EVENTS_PER_COMMIT = 100
@@ -32,9 +32,12 @@ class EventStore(Protocol):
         """
         ...
 
-    def append_all(self, writes: Sequence[StreamWrite], metadata: EventMetadata) -> None:
+    def append_all(
+        self, writes: Sequence[StreamWrite], metadata: EventMetadata, *, unchanged: Sequence[StreamCheck] = ()
+    ) -> None:
         """Append to several streams in one transaction: all writes happen, or none.
 
+        ``unchanged`` streams are not written but must still be at their expected versions.
         Raises ``ConcurrencyError`` naming the stale streams when any stream has moved on.
         """
         ...
@@ -54,10 +57,10 @@ def check_commit(events: Sequence[NewEvent]) -> None:
         raise ValueError(f"a commit holds at most {MAX_EVENTS_PER_COMMIT} events")
 
 
-def check_writes(writes: Sequence[StreamWrite]) -> None:
+def check_writes(writes: Sequence[StreamWrite], unchanged: Sequence[StreamCheck] = ()) -> None:
     if not writes:
         raise ValueError("a transaction needs at least one stream write")
-    stream_ids = [write.stream_id for write in writes]
+    stream_ids = [write.stream_id for write in writes] + [check.stream_id for check in unchanged]
     if len(set(stream_ids)) != len(stream_ids):
         raise ValueError("a transaction writes each stream at most once")
     for write in writes:
