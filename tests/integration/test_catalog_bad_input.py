@@ -74,6 +74,10 @@ BAD_COMMANDS: list[tuple[str, str, Any, int]] = [
     ("PUT", f"/products/{UNKNOWN}/price", {"amount": 1, "currency": "EUR"}, 404),
     ("POST", f"/products/{UNKNOWN}/discontinue", None, 404),
     ("POST", "/products/123/discontinue", None, 404),
+    ("POST", f"/products/urn:uuid:{UNKNOWN}/discontinue", None, 404),
+    ("POST", f"/products/{UNKNOWN.replace('-', '')}/discontinue", None, 404),
+    ("POST", f"/products/urn:uuid:{UNKNOWN}/discontinue", None, 404),
+    ("POST", f"/products/{UNKNOWN.replace('-', '')}/discontinue", None, 404),
     ("POST", "/products/{p}/stock", {"quantity": 0}, 422),
     ("POST", "/products/{p}/stock", {"quantity": 1_000_001}, 422),
     ("POST", "/products/{p}/stock", {"quantity": 1.5}, 422),
@@ -137,6 +141,12 @@ def test_if_match_guards_commands(stack: Any, product: str) -> None:
     assert_problem(
         stack.command("POST", f"/products/{product}/stock", {"quantity": 1}, {"if-match": '"0"'}), 412
     )
+    # The product's own ETag ("<version>.<stockVersion>") may be sent back as it is.
+    price = {"amount": 3, "currency": "EUR"}
+    assert stack.command("PUT", f"/products/{product}/price", price, {"if-match": '"2.1"'}).status == 200
+    stocked = stack.command("POST", f"/products/{product}/stock", {"quantity": 1}, {"if-match": '"3.1"'})
+    assert stocked.status == 200
+    assert_problem(stack.command("PUT", f"/products/{product}/price", price, {"if-match": '"2.2"'}), 412)
 
 
 BAD_QUERIES = [

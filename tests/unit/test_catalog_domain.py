@@ -247,3 +247,12 @@ def test_a_discontinue_that_slips_in_before_a_stock_receipt_wins(catalog, store)
     with pytest.raises(ProductDiscontinuedError):
         catalog.receive_stock(product_id, ReceiveStock(quantity=5), CTX)
     assert types(store, f"stock-{product_id}") == []
+
+
+def test_listing_sort_keys_stay_within_the_index_key_limit() -> None:
+    from shop.catalog.projection import name_key  # noqa: PLC0415
+
+    key = name_key("ΐ" * 200, "00000000-0000-4000-8000-000000000001")  # casefolds to 3 code points each
+    assert len(key.encode()) <= 1024
+    assert key.endswith("#00000000-0000-4000-8000-000000000001")
+    assert name_key("Mug", "p") == "mug#p"

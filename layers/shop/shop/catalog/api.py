@@ -53,7 +53,8 @@ def discontinue_product(product_id: str) -> Response[str]:
 @commands.post("/products/<product_id>/stock", summary="Receive stock for a product")
 def receive_stock(product_id: str, body: Annotated[ReceiveStock, Body()]) -> Response[str]:
     product_id = resource_id(product_id, "Product")
-    result = catalog_commands().receive_stock(product_id, body, command_context(commands.current_event))
+    context = command_context(commands.current_event, etag_part=1)  # If-Match compares the stock version
+    result = catalog_commands().receive_stock(product_id, body, context)
     return command_response(result, "productId", version_field="stockVersion")
 
 

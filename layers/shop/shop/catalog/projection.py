@@ -28,9 +28,14 @@ from shop.projection.engine import Changes, Row, Target
 LISTED = "ACTIVE"
 
 
+#: Index sort keys are limited to 1,024 bytes; casefolding can triple a character's size.
+NAME_KEY_BYTES = 900
+
+
 def name_key(name: str, product_id: str) -> str:
     """Sort key for listings: case-insensitive name, then id so equal names keep a stable order."""
-    return f"{name.casefold()}#{product_id}"
+    folded = name.casefold().encode()[:NAME_KEY_BYTES].decode(errors="ignore")
+    return f"{folded}#{product_id}"
 
 
 class ProductsProjection:

@@ -13,15 +13,15 @@ from shop.errors import NotFound
 from shop.http.problems import HttpProblem
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_ETAG_VERSION = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+_ETAG_VERSIONS = re.compile(r'^(?:W/)?"(\d{1,18})(?:\.(\d{1,18}))?"$')
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def resource_id(value: str, kind: str) -> str:
-    """Ids are UUIDs; anything else names no resource (404), it is not a malformed request."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise NotFound(f"{kind} {value} does not exist.") from None
+    """Ids are UUIDs in their canonical form; anything else names no resource (404)."""
+    if not _UUID.match(value):
+        raise NotFound(f"{kind} {value[:80]} does not exist.")
+    return str(uuid.UUID(value))
 
 
 def correlation_id(event: APIGatewayProxyEventV2) -> str:
@@ -32,22 +32,27 @@ def correlation_id(event: APIGatewayProxyEventV2) -> str:
     return event.request_context.request_id or str(uuid.uuid4())
 
 
-def expected_version(event: APIGatewayProxyEventV2) -> int | None:
-    """``If-Match: "<version>"``; ``*`` or no header states no precondition."""
+def expected_version(event: APIGatewayProxyEventV2, part: int = 0) -> int | None:
+    """``If-Match: "<version>"``; ``*`` or no header states no precondition.
+
+    A product's own ETag, ``"<version>.<stockVersion>"``, is accepted too: ``part`` picks the
+    version the command is about (0 for the product, 1 for its stock).
+    """
     header = event.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
-    match = _ETAG_VERSION.match(header.strip())
+    match = _ETAG_VERSIONS.match(header.strip())
     if not match:
         raise HttpProblem(
             HTTPStatus.BAD_REQUEST, 'If-Match must be an entity tag like "3".', code="bad-precondition"
         )
-    return int(match.group(1))
+    first, second = match.groups()
+    return int(second if part == 1 and second is not None else first)
 
 
-def command_context(event: APIGatewayProxyEventV2) -> CommandContext:
+def command_context(event: APIGatewayProxyEventV2, etag_part: int = 0) -> CommandContext:
     return CommandContext(
         correlation_id=correlation_id(event),
         causation_id=event.request_context.request_id or str(uuid.uuid4()),
-        expected_version=expected_version(event),
+        expected_version=expected_version(event, etag_part),
     )
