@@ -3,7 +3,8 @@
 moto reports constant ``ConsumedCapacity`` values, so the units here are computed from the items
 actually written and read: item size = attribute names + values (strings UTF-8 bytes, numbers
 ~1 byte per 2 significant digits + 1, maps/lists 3 bytes + 1 per element), then 1 WCU per 1 KB
-written (x2 in a transaction), 1 RCU per 4 KB read strongly consistent (0.5 if eventually).
+written (x2 in a transaction, where a condition check costs a write too), 1 RCU per 4 KB read
+strongly consistent (0.5 if eventually).
 """
 
 from __future__ import annotations
@@ -120,10 +121,12 @@ class RecordingClient:
             size = item_size(request["Item"])
             return Call(operation, wcu=write_units(size), item_bytes=[size])
         if operation == "TransactWriteItems":
-            sizes = [
-                item_size(action["Put"]["Item"]) for action in request["TransactItems"] if "Put" in action
-            ]
-            return Call(operation, wcu=sum(2 * write_units(s) for s in sizes), item_bytes=sizes)
+            actions = request["TransactItems"]
+            sizes = [item_size(action["Put"]["Item"]) for action in actions if "Put" in action]
+            checks = sum(1 for action in actions if "ConditionCheck" in action)
+            # Transactions cost double; a condition check (on an absent next-version key) is a write too.
+            wcu = sum(2 * write_units(s) for s in sizes) + 2 * checks
+            return Call(operation, wcu=wcu, item_bytes=sizes)
         if operation == "UpdateItem":
             after = self._read_back(request["TableName"], request["Key"]) or {}
             size = item_size(after)

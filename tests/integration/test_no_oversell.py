@@ -45,9 +45,9 @@ def conflicts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     seen: list[tuple[str, ...]] = []
     original = DynamoDBEventStore.append_all
 
-    def counting(self: DynamoDBEventStore, writes: Any, metadata: Any) -> None:
+    def counting(self: DynamoDBEventStore, writes: Any, metadata: Any, **checks: Any) -> None:
         try:
-            original(self, writes, metadata)
+            original(self, writes, metadata, **checks)
         except ConcurrencyError as error:
             seen.append(error.stream_ids)
             raise
