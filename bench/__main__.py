@@ -33,9 +33,11 @@ def section_catalog() -> str:
             "",
             catalog.table(catalog.run()),
             "",
-            "Read this as: every single-stream command is **one write request of 1 WCU** (one item per",
-            "commit), plus one strongly consistent `Query` per stream it loads. The cost of a load grows",
-            "with the stream's length (last rows): snapshots for long streams are the planned answer.",
+            "Read this as: every command is **one write request**; a single-stream one costs **1 WCU**",
+            "(one item per commit), plus one strongly consistent `Query` per stream it loads. Receiving",
+            "stock is a transaction, the stock commit plus a check that the product did not change (its",
+            "rule spans two streams): 4 WCU. The cost of a load grows with the stream's length (last",
+            "rows): snapshots for long streams are the planned answer.",
         ]
     )
 
