@@ -12,14 +12,13 @@ from shop.catalog.commands import ChangeProductDetails, CreateProduct, ReceiveSt
 from shop.catalog.domain import Category
 from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
 from shop.domain.money import Price
+from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
 
 commands = ShopRouter()
 queries = ShopRouter()
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 
 
 @commands.post("/products", summary="Create a product")
@@ -62,13 +61,14 @@ def receive_stock(product_id: str, body: Annotated[ReceiveStock, Body()]) -> Res
 def list_products(
     category: Annotated[Category | None, Query()] = None,
     limit: Limit = 20,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Cursor = None,
 ) -> Response[str]:
-    query = {"category": category}
-    start = query_cursors().decode(cursor, query) if cursor else None
-    page = product_queries().list_active(category, limit, start)
-    next_cursor = query_cursors().encode(page.next_position, query) if page.next_position else None
-    return json_response({"items": page.items, "nextCursor": next_cursor})
+    return page_response(
+        query_cursors(),
+        {"category": category},
+        cursor,
+        lambda start: product_queries().list_active(category, limit, start),
+    )
 
 
 @queries.get("/products/<product_id>", summary="Get a product with its stock")

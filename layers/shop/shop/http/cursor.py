@@ -12,10 +12,19 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shop.errors import BadRequest
+from shop.http.responses import json_response
+from shop.readside import Page
+
+#: Query parameters every paginated listing takes.
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="nextCursor of the previous page")]
 
 _SIGNATURE_BYTES = 16
 
@@ -63,3 +72,15 @@ class CursorCodec:
             raise invalid
         position: dict[str, Any] = decoded["k"]
         return position
+
+
+def page_response(
+    codec: CursorCodec,
+    query: Mapping[str, Any],
+    cursor: str | None,
+    fetch: Callable[[dict[str, Any] | None], Page],
+) -> Response[str]:
+    """``{items, nextCursor}`` for one page of a listing; the cursor is bound to ``query``."""
+    page = fetch(codec.decode(cursor, query) if cursor else None)
+    next_cursor = codec.encode(page.next_position, query) if page.next_position else None
+    return json_response({"items": page.items, "nextCursor": next_cursor})

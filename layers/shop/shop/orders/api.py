@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shop.errors import NotFound
+from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
@@ -16,8 +15,6 @@ from shop.orders.wiring import order_commands, order_cursors, order_queries
 
 commands = ShopRouter()
 queries = ShopRouter()
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 
 
 @commands.post("/orders/<order_id>/cancel", summary="Cancel a PENDING or CONFIRMED order")
@@ -37,13 +34,14 @@ def get_order(order_id: str) -> Response[str]:
 def list_customer_orders(
     customer_id: str,
     limit: Limit = 20,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Cursor = None,
 ) -> Response[str]:
     customer_id = unquote(customer_id)
     if not 1 <= len(customer_id) <= 64:
         raise NotFound(f"Customer {customer_id[:80]} does not exist.")
-    query = {"customerId": customer_id}
-    start = order_cursors().decode(cursor, query) if cursor else None
-    page = order_queries().of_customer(customer_id, limit, start)
-    next_cursor = order_cursors().encode(page.next_position, query) if page.next_position else None
-    return json_response({"items": page.items, "nextCursor": next_cursor})
+    return page_response(
+        order_cursors(),
+        {"customerId": customer_id},
+        cursor,
+        lambda start: order_queries().of_customer(customer_id, limit, start),
+    )
