@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 
+from local import calls
 from local.esm import EventSourceMapping, StreamReader
 from local.functions import OFFLINE_ENVIRONMENT
 from local.pool import WorkerPoolInvoker
@@ -99,6 +100,7 @@ class LocalStack:
 
     # ----------------------------------------------------------------- start
     def start(self) -> None:
+        calls.record_from_environment()  # LOCAL_CALL_LOG: stream reads and on-failure sends, per function
         self._start_endpoint()
         for name, value in OFFLINE_ENVIRONMENT.items():
             os.environ.setdefault(name, value)

@@ -8,6 +8,7 @@ or in worker processes with their own environment for ``make run``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from local import calls
 from local.apigw import (
     INTERNAL_ERROR,
     NOT_FOUND,
@@ -58,10 +60,35 @@ class InProcessInvoker:
             handler = self._handlers[function] = load_handler(self._functions[function])
         try:
             timeout = float(self._functions[function].properties.get("Timeout", 3))
-            return handler(event, LambdaContext(function, timeout_seconds=timeout))
+            with calls.acting_as(function):  # its AWS calls are the function's (local.calls)
+                return handler(event, LambdaContext(function, timeout_seconds=timeout))
         except Exception as error:
             log.debug("%s failed:\n%s", function, traceback.format_exc())
             raise FunctionError(f"{type(error).__name__}: {error}") from error
+
+
+class StreamsClientFor:
+    """The streams client an event source mapping reads with: records each call as made by every
+    function subscribed to the stream, as Lambda reads with each function's execution role."""
+
+    def __init__(self, client: Any, stream_arn: str, functions: tuple[str, ...]) -> None:
+        self._client = client
+        self._stream_arn = stream_arn
+        self._functions = functions
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        operation = self._client.meta.method_to_api_mapping.get(name)
+        if operation is None:
+            return method
+
+        def call(**params: Any) -> Any:
+            # GetRecords names only an iterator; the resource it reads is the mapping's stream.
+            resource = {**params, "StreamArn": self._stream_arn}
+            calls.record(self._functions, self._client.meta.service_model.service_name, operation, resource)
+            return method(**params)
+
+        return call
 
 
 class Clients(Protocol):
@@ -135,13 +162,16 @@ class Stack:
         self.invoker = invoker
         self.mappings = []
         self.streams = {}
+        consumers: dict[tuple[str, str], tuple[str, ...]] = {}
+        for subscription in self.template.subscriptions:
+            source = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
+            consumers[source] = (*consumers.get(source, ()), subscription.function)
         for subscription in self.template.subscriptions:
             source = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
             if source not in self.streams:
-                reader = StreamReader(
-                    self.clients.streams, self.attributes[f"{source[0]}.StreamArn"], source[1]
-                )
-                self.streams[source] = (reader, [])
+                arn = self.attributes[f"{source[0]}.StreamArn"]
+                client = StreamsClientFor(self.clients.streams, arn, consumers[source])
+                self.streams[source] = (StreamReader(client, arn, source[1]), [])
             reader = self.streams[source][0]
             key_schema = self.template.tables[subscription.table]["KeySchema"]
             self.mappings.append(
@@ -149,7 +179,7 @@ class Stack:
                     subscription,
                     reader,
                     invoker.invoke,
-                    self._send_failure,
+                    functools.partial(self._send_failure, subscription.function),
                     partition_key=next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH"),
                     max_parallelization=self.max_parallelization,
                     region=self.region,
@@ -168,9 +198,12 @@ class Stack:
                 kept += mapping.offer(records)
         return kept
 
-    def _send_failure(self, destination: Any, message: Mapping[str, Any]) -> None:
+    def _send_failure(self, function: str, destination: Any, message: Mapping[str, Any]) -> None:
+        """Lambda sends the on-failure record with the function's execution role."""
         arn = self.template.resolve(destination, self.physical, self.attributes)
-        self.clients.sqs.send_message(QueueUrl=self._queue_urls[arn], MessageBody=json.dumps(message))
+        request = {"QueueUrl": self._queue_urls[arn], "MessageBody": json.dumps(message)}
+        calls.record((function,), "sqs", "SendMessage", request)
+        self.clients.sqs.send_message(**request)
 
     def drain(self, mappings: list[EventSourceMapping], *, timeout: float = 30.0) -> None:
         """Deliver what these mappings already hold (no new reads) until each is idle."""

@@ -46,8 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stack stops us
 
-    from local.functions import LambdaContext, load_module  # noqa: PLC0415 - after the environment is final
+    from local import calls  # noqa: PLC0415 - after the environment is final
+    from local.functions import LambdaContext, load_module  # noqa: PLC0415
 
+    calls.record_from_environment(args.function)  # LOCAL_CALL_LOG: the IAM coverage check
     handler = getattr(load_module(args.function, Path(args.module)), args.attribute)
     requests = os.fdopen(args.requests, "rb")
     responses = os.fdopen(args.responses, "wb")

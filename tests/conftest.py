@@ -24,8 +24,24 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
+from local import calls  # noqa: E402
 from local.functions import LambdaContext  # noqa: E402
 from local.template import Template  # noqa: E402
+
+calls.install()  # every AWS call made while a function runs in this process is recorded
+
+
+@pytest.fixture(autouse=True)
+def _iam_coverage():  # type: ignore[no-untyped-def]
+    """Every AWS call a function made during the test must be allowed by the function's role in
+    the SAM-translated template (moto does not enforce IAM). Checked at the test's teardown, in
+    the process that ran it, so it holds with any number of xdist workers."""
+    with calls.collecting() as recorded:
+        yield
+    if recorded.calls():
+        from tests.support.iam import assert_allowed  # noqa: PLC0415 - samtranslator only when needed
+
+        assert_allowed(recorded.calls())
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from local import calls
 from local.functions import LambdaContext, load_handler
 from local.samples import EVENTS, SAMPLE_ORDER, create_sample_aggregates, render, samples
 from local.seed import seed
@@ -100,7 +101,8 @@ def test_sample_gets_its_expected_answer(stack: Any, template: Template, sample:
     handler = load_handler(template.functions[function])
     event = json.loads(Path(EVENTS / sample).read_text())
 
-    answer = handler(event, LambdaContext(function))
+    with calls.acting_as(function):  # its AWS calls are checked against its role (tests/conftest.py)
+        answer = handler(event, LambdaContext(function))
 
     expected = EXPECTED[sample]
     if isinstance(expected, int):
