@@ -2,7 +2,8 @@
 
 moto's DynamoDB backend checks conditions and writes without locking, so two concurrent clients
 can both "win" a conditional put. Real DynamoDB makes each request atomic; serialising requests
-here restores that guarantee, which the concurrency tests and the local stack rely on.
+here restores that guarantee, which the concurrency tests and the local stack rely on. moto's
+transactions are patched too (``local/moto_patches.py``): a cancelled one leaves no stream record.
 
     python -m local.endpoint --host 127.0.0.1 --port 0    # prints "ready <port>" once listening
 """
@@ -49,6 +50,9 @@ def create_server(host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
         create_backend_app,
     )
 
+    from local import moto_patches  # noqa: PLC0415 - imports moto
+
+    moto_patches.apply()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 

@@ -46,24 +46,44 @@ class DeliveryStats:
     discarded: int = 0
 
 
+class StreamHistoryChanged(RuntimeError):
+    """A record the reader delivered is no longer at its sequence number: the stream's history changed.
+
+    DynamoDB never rewrites a stream; an emulator bug can (docs/moto-transactions.md). The reader then
+    stays where it is rather than skip what now follows that sequence number.
+    """
+
+
 class StreamReader:
-    """Reads a table's stream in order with a fresh iterator each time (robust to moto's shard swaps)."""
+    """Reads a table's stream in order, each record once, never over changed history.
+
+    Every read takes a fresh iterator at the last delivered record (moto's iterators hold the shard
+    object they came from, which moto used to replace) and checks that this record is still the one
+    delivered, by ``eventID``: if not, ``StreamHistoryChanged``. What follows is handed on only once
+    the last of it has been read again through another fresh iterator: GetShardIterator and
+    GetRecords are two requests, and a record read in between from a shard that has since been
+    replaced is dropped (``discarded_reads``) and read again.
+    """
 
     #: How long the shard list is trusted before it is described again.
     DESCRIBE_EVERY = 10.0
+    #: DynamoDB's largest GetRecords page.
+    MAX_LIMIT = 1000
 
     def __init__(self, client: Any, stream_arn: str, starting_position: str = "TRIM_HORIZON") -> None:
         self._client = client
         self.stream_arn = stream_arn
-        self._last: str | None = None
+        #: The last record delivered from each shard: (sequence number, eventID).
+        self._positions: dict[str, tuple[str, str]] = {}
         self.shard_id = ""
+        self.discarded_reads = 0
         self._shards: list[dict[str, Any]] = []
         self._described_at = float("-inf")
         if starting_position == "LATEST":
-            for record in self._read(limit=10_000):
-                self._last = record["dynamodb"]["SequenceNumber"]
+            while self.read(limit=self.MAX_LIMIT - 1):
+                pass
 
-    def _read(self, limit: int) -> list[dict[str, Any]]:
+    def read(self, limit: int = 1000) -> list[dict[str, Any]]:
         if time.monotonic() - self._described_at > self.DESCRIBE_EVERY or not self._shards:
             description = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
             self._shards = description.get("Shards", [])
@@ -71,20 +91,48 @@ class StreamReader:
         records: list[dict[str, Any]] = []
         for shard in self._shards:
             self.shard_id = shard["ShardId"]
-            if self._last is None:
-                iterator_args = {"ShardIteratorType": "TRIM_HORIZON"}
-            else:
-                iterator_args = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last}
-            iterator = self._client.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard["ShardId"], **iterator_args
-            )["ShardIterator"]
-            records.extend(self._client.get_records(ShardIterator=iterator, Limit=limit).get("Records", []))
+            read = self._read_shard(self.shard_id, limit)
+            if read:
+                last = read[-1]
+                self._positions[self.shard_id] = (last["dynamodb"]["SequenceNumber"], last["eventID"])
+            records.extend(read)
         return records
 
-    def read(self, limit: int = 1000) -> list[dict[str, Any]]:
-        records = self._read(limit)
-        if records:
-            self._last = records[-1]["dynamodb"]["SequenceNumber"]
+    def _read_shard(self, shard_id: str, limit: int) -> list[dict[str, Any]]:
+        position = self._positions.get(shard_id)
+        if position is None:
+            records = self._get(shard_id, limit, ShardIteratorType="TRIM_HORIZON")
+        else:
+            sequence, event_id = position
+            records = self._get(
+                shard_id,
+                min(limit + 1, self.MAX_LIMIT),
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=sequence,
+            )
+            found = records[0] if records else None
+            if found is None or (found["dynamodb"]["SequenceNumber"], found["eventID"]) != position:
+                raise StreamHistoryChanged(
+                    f"{self.stream_arn} {shard_id}: sequence number {sequence} was record {event_id} when"
+                    f" delivered, now {found['eventID'] if found else 'no record'}. Records delivered"
+                    " from this stream were undone or replaced; not reading on (restart the local stack)."
+                )
+            records = records[1:]
+        if records and not self._still_there(shard_id, records[-1]):
+            self.discarded_reads += 1
+            return []
+        return records
+
+    def _still_there(self, shard_id: str, record: Mapping[str, Any]) -> bool:
+        sequence = record["dynamodb"]["SequenceNumber"]
+        again = self._get(shard_id, 1, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=sequence)
+        return bool(again) and again[0]["eventID"] == record["eventID"]
+
+    def _get(self, shard_id: str, limit: int, **position: str) -> list[dict[str, Any]]:
+        iterator = self._client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **position)
+        records: list[dict[str, Any]] = self._client.get_records(
+            ShardIterator=iterator["ShardIterator"], Limit=limit
+        ).get("Records", [])
         return records
 
 

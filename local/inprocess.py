@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from local import moto_patches
 from local.apigw import HttpRequest, HttpResponse
 from local.functions import OFFLINE_ENVIRONMENT
 from local.stack import InProcessInvoker, Stack
@@ -47,6 +48,14 @@ class InProcessStack(Stack):
 
 
 @contextmanager
+def emulated_aws() -> Iterator[None]:
+    """moto's in-process ``mock_aws``, with the fixes the endpoint has too (``local/moto_patches.py``)."""
+    moto_patches.apply()
+    with mock_aws():
+        yield
+
+
+@contextmanager
 def in_process_stack(template: Template | None = None) -> Iterator[InProcessStack]:
     """Create every resource of the template on ``mock_aws`` and run all functions in this process.
 
@@ -54,7 +63,7 @@ def in_process_stack(template: Template | None = None) -> Iterator[InProcessStac
     """
     saved = dict(os.environ)
     os.environ.update(OFFLINE_ENVIRONMENT)
-    with mock_aws():
+    with emulated_aws():
         runtime.reset()
         clients = Clients(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), boto3.client("sqs"))
         # mock_aws is not thread-safe: deliver one batch at a time (ParallelizationFactor 1).
