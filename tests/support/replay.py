@@ -291,16 +291,18 @@ class Report:
         statuses = Counter(self.orders.values())
         lines = [
             "tables: " + ", ".join(f"{name} {count}" for name, count in self.counts.items()),
-            f"orders: {len(self.orders)} "
-            + ", ".join(f"{status} {count}" for status, count in sorted(statuses.items())),
+            f"orders: {len(self.orders)}" + _counted(statuses),
             f"products with stock: {len(self.stock)}",
-            f"findings: {len(self.findings)} "
-            + ", ".join(f"{check} {count}" for check, count in sorted(self.by_check().items())),
+            f"findings: {len(self.findings)}" + _counted(self.by_check()),
         ]
         lines += [f"  {finding}" for finding in self.findings[:limit]]
         if len(self.findings) > limit:
             lines.append(f"  ... and {len(self.findings) - limit} more")
         return "\n".join(lines)
+
+
+def _counted(counts: Counter[str]) -> str:
+    return "".join(f", {name} {count}" for name, count in sorted(counts.items()))
 
 
 def check(snapshot: Snapshot) -> Report:
