@@ -265,3 +265,18 @@ def test_the_command_line_reads_a_running_endpoint(
         "subject": f"OrdersView {ids['confirmed']}",
         "detail": "status: view 'REJECTED', replay 'CONFIRMED'",
     }
+
+
+def test_an_event_whose_data_does_not_decode_is_named_not_fatal(stack: Any, settled: dict[str, str]) -> None:
+    mug = settled["mug"]
+    version = last_version(stack, "CatalogEventStore", f"stock-{mug}") + 1
+    broken = NewEvent("StockReceived", {"productId": mug, "quantity": "many"})
+    append(stack, "CatalogEventStore", f"stock-{mug}", version, broken, EventMetadata("c", "request"))
+    result = report(stack)
+    assert {(f.check, f.subject, f.detail.split(":")[0]) for f in result.findings} == {
+        ("store", f"stock-{mug}", f"StockReceived v{version} does not decode"),
+        ("view", f"stock-{mug}", "replay failed"),
+        ("view", f"ProductsView {mug}", "stockVersion"),
+        ("view", f"ProductsView {mug}", "available"),
+    }
+    assert result.stock[mug] == 2

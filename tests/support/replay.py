@@ -37,11 +37,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
 from shop.catalog.domain import ReservationState, StockReservation
 from shop.catalog.events import StockReceived, StockReleased, StockReserved, catalog_events
 from shop.catalog.projection import ProductsProjection
 from shop.ddb import from_item
+from shop.domain.events import DomainEvent, EventRegistry
 from shop.eventstore.codec import decode_commit
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import NewEvent, RecordedEvent, StreamWrite
@@ -66,12 +68,13 @@ class Service:
     view: str
     key: str
     projection: Projection
+    registry: EventRegistry
 
 
 SERVICES = (
-    Service("CatalogEventStore", "ProductsView", "productId", ProductsProjection()),
-    Service("CartEventStore", "CartsView", "cartId", CartsProjection()),
-    Service("OrderEventStore", "OrdersView", "orderId", OrdersProjection()),
+    Service("CatalogEventStore", "ProductsView", "productId", ProductsProjection(), catalog_events),
+    Service("CartEventStore", "CartsView", "cartId", CartsProjection(), cart_events),
+    Service("OrderEventStore", "OrdersView", "orderId", OrdersProjection(), order_events),
 )
 CATALOG, CART, ORDERS = (service.store for service in SERVICES)
 #: Logical ids of every table read, as ``template.yaml`` names them.
@@ -174,7 +177,12 @@ class Replay:
     streams: dict[str, dict[str, list[RecordedEvent]]] = field(default_factory=dict)
     #: read table -> row key -> row
     rows: dict[str, dict[str, Row]] = field(default_factory=dict)
+    #: event id -> the event's payload, for every event that decodes
+    decoded: dict[str, DomainEvent] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+
+    def history(self, events: Iterable[RecordedEvent]) -> list[DomainEvent]:
+        return [self.decoded[e.event_id] for e in events if e.event_id in self.decoded]
 
     def events(self) -> Iterable[RecordedEvent]:
         for streams in self.streams.values():
@@ -187,6 +195,12 @@ def replay(snapshot: Snapshot) -> Replay:
     for service in SERVICES:
         store = _load_store(snapshot.items.get(service.store, ()), result.findings)
         streams = result.streams[service.store] = store.streams()
+        for event in (event for events in streams.values() for event in events):
+            try:
+                result.decoded[event.event_id] = service.registry.decode(event.type, event.data)
+            except (ValueError, LookupError) as error:
+                detail = f"{event.type} v{event.version} does not decode: {type(error).__name__}"
+                result.findings.append(_finding("store", event.stream_id, detail))
         table = InMemoryReadTable()
         engine = ProjectionEngine(service.projection, table, store.store)
         for stream_id, events in sorted(streams.items()):
@@ -356,15 +370,13 @@ def _stream_prefixed(
     return {aggregate_id(s): events for s, events in streams.items() if s.startswith(f"{prefix}-")}
 
 
-def _moves_by_order(catalog: Mapping[str, list[RecordedEvent]]) -> dict[str, dict[str, Counter[str]]]:
+def _moves_by_order(replayed: Replay) -> dict[str, dict[str, Counter[str]]]:
     """order id -> ``StockReserved``/``StockReleased`` -> units per product, from the stock streams."""
     moves: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-    for events in _stream_prefixed(catalog, "stock").values():
-        for event in events:
-            if event.type in ("StockReserved", "StockReleased"):
-                decoded = catalog_events.decode(event.type, event.data)
-                assert isinstance(decoded, StockReserved | StockReleased)
-                moves[decoded.order_id][event.type][decoded.product_id] += decoded.quantity
+    for events in _stream_prefixed(replayed.streams.get(CATALOG, {}), "stock").values():
+        for event in replayed.history(events):
+            if isinstance(event, StockReserved | StockReleased):
+                moves[event.order_id][event.type_name()][event.product_id] += event.quantity
     return moves
 
 
@@ -373,21 +385,15 @@ def check_orders(replayed: Replay) -> tuple[dict[str, str], list[Finding]]:
     orders = _stream_prefixed(replayed.streams.get(ORDERS, {}), "order")
     catalog = replayed.streams.get(CATALOG, {})
     reservations = _stream_prefixed(catalog, "reservation")
-    moves = _moves_by_order(catalog)
+    moves = _moves_by_order(replayed)
     statuses: dict[str, str] = {}
     findings: list[Finding] = []
     for order_id in sorted(orders.keys() | reservations.keys() | moves.keys()):
         history = orders.get(order_id, [])
-        order = Order.rehydrate(
-            order_id,
-            [order_events.decode(e.type, e.data) for e in history],
-            history[-1].version if history else 0,
-        )
-        reserved_history = reservations.get(order_id, [])
+        order = Order.rehydrate(order_id, replayed.history(history), history[-1].version if history else 0)
+        reserved = reservations.get(order_id, [])
         reservation = StockReservation.rehydrate(
-            order_id,
-            [catalog_events.decode(e.type, e.data) for e in reserved_history],
-            reserved_history[-1].version if reserved_history else 0,
+            order_id, replayed.history(reserved), reserved[-1].version if reserved else 0
         )
         subject = f"order-{order_id}"
         if order.status is None:
@@ -496,7 +502,7 @@ def check_stock(replayed: Replay, products: Mapping[str, Row]) -> tuple[dict[str
         stream_id = f"stock-{product_id}"
         negative = False
         for event in events:
-            decoded = catalog_events.decode(event.type, event.data)
+            decoded = replayed.decoded.get(event.event_id)
             match decoded:
                 case StockReceived():
                     received += decoded.quantity
