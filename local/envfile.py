@@ -1,15 +1,21 @@
-"""Writes ``local/sam-env.json``: every function's variables pointed at the local stack.
+"""The ``--env-vars`` file of ``sam local invoke`` / ``start-api``: every function pointed at the local stack.
 
-For ``sam local invoke`` / ``start-api`` (see README): table names are the template's logical
-ids (as in the local stack), the cursor secret is the local stack's, and ``AWS_ENDPOINT_URL`` is
-the local endpoint as seen from a container. A test keeps the committed file in step with the
-template: ``python -m local.envfile`` regenerates it.
+``local/sam-env.json`` (committed; ``samconfig.toml`` makes it the default) is for the local stack's
+default port; ``make run`` writes ``.local/sam-env.json`` for the port and host it actually serves
+when containers can reach it (``MOTO_HOST=0.0.0.0``). Table names are the template's logical ids (as
+in the local stack), the cursor secret is the local stack's, and ``AWS_ENDPOINT_URL`` is the local
+endpoint as a container sees it. SAM passes a function only the variables its template declares,
+which is why the template declares ``AWS_ENDPOINT_URL`` (with no value in AWS).
+
+    python -m local.envfile                                  # regenerate local/sam-env.json
+    python -m local.envfile --port 4666 .local/sam-env.json  # for MOTO_PORT=4666
 """
 
 from __future__ import annotations
 
+import argparse
+import ipaddress
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +24,30 @@ from local.stack import secret_names
 from local.template import ROOT, Template
 
 OUTPUT = ROOT / "local" / "sam-env.json"
-CONTAINER_ENDPOINT = "http://host.docker.internal:4566"
+#: Where ``make run`` writes the file for the endpoint it actually serves (git ignores ``.local/``).
+RUNNING_OUTPUT = ROOT / ".local" / "sam-env.json"
+DEFAULT_PORT = 4566
+#: The host, as containers see it. Docker on Linux defines it only with ``--add-host
+#: host.docker.internal:host-gateway``, which ``samconfig.toml`` passes to ``sam local``.
+DOCKER_HOST = "host.docker.internal"
 
 
-def sam_environment(template: Template, endpoint: str = CONTAINER_ENDPOINT) -> dict[str, dict[str, Any]]:
+def container_endpoint(bound_host: str, port: int) -> str | None:
+    """The endpoint URL a container uses for a server bound to ``bound_host``; None if it cannot reach it."""
+    if bound_host in ("", "0.0.0.0", "::"):  # all interfaces, the Docker bridge's too
+        return f"http://{DOCKER_HOST}:{port}"
+    try:
+        loopback = bound_host == "localhost" or ipaddress.ip_address(bound_host).is_loopback
+    except ValueError:  # a host name
+        loopback = False
+    if loopback:
+        return None  # a container's 127.0.0.1 is the container itself
+    return f"http://{bound_host}:{port}"
+
+
+def sam_environment(
+    template: Template, endpoint: str = f"http://{DOCKER_HOST}:{DEFAULT_PORT}"
+) -> dict[str, dict[str, Any]]:
     physical = {logical: logical for logical in template.tables} | secret_names(template)
     variables = {}
     for name, function in sorted(template.functions.items()):
@@ -31,14 +57,29 @@ def sam_environment(template: Template, endpoint: str = CONTAINER_ENDPOINT) -> d
     return variables
 
 
-def render(template: Template) -> str:
-    return json.dumps(sam_environment(template), indent=2) + "\n"
+def render(template: Template, endpoint: str = f"http://{DOCKER_HOST}:{DEFAULT_PORT}") -> str:
+    return json.dumps(sam_environment(template, endpoint), indent=2) + "\n"
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT
-    path.write_text(render(Template()))
-    print(f"wrote {path}")
+def write(template: Template, endpoint: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(template, endpoint))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("output", nargs="?", type=Path, default=OUTPUT)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--port", type=int, default=DEFAULT_PORT, help="the local stack's MOTO_PORT")
+    where.add_argument(
+        "--endpoint", help="the endpoint URL as containers see it (default: host.docker.internal)"
+    )
+    args = parser.parse_args(argv)
+    endpoint = args.endpoint or f"http://{DOCKER_HOST}:{args.port}"
+    print(f"wrote {write(Template(), endpoint, args.output)} (AWS_ENDPOINT_URL={endpoint})")
 
 
 if __name__ == "__main__":

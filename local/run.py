@@ -1,7 +1,8 @@
 """``make run``: the whole system on one machine, from ``template.yaml``.
 
 Environment: QUERY_PORT (3000), COMMAND_PORT (3001), <API>_PORT for any other HTTP API, HOST
-(127.0.0.1), MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in),
+(127.0.0.1), MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in, and
+writes their --env-vars file, .local/sam-env.json, for the endpoint),
 SEED (1), POLL_INTERVAL (0.1 s), LOG_LEVEL (WARNING: the functions' Powertools log level),
 LOCAL_CONCURRENCY (4 workers per function), LOCAL_RETRY_DELAY (0.05 s, doubles per retry).
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from local import calls
+from local import calls, envfile
 from local.esm import EventSourceMapping, StreamReader
 from local.functions import OFFLINE_ENVIRONMENT
 from local.pool import WorkerPoolInvoker
@@ -93,6 +94,7 @@ class LocalStack:
         self.stopping = threading.Event()
         self.endpoint_process: subprocess.Popen[str] | None = None
         self.endpoint_url = ""
+        self.container_endpoint: str | None = None  # the endpoint as sam local containers see it
         self.servers: dict[str, ApiServer] = {}
         self.threads: list[threading.Thread] = []
         self.invoker: WorkerPoolInvoker | None = None
@@ -146,8 +148,10 @@ class LocalStack:
         line = self.endpoint_process.stdout.readline()
         if not line.startswith("ready"):
             raise RuntimeError(f"the moto endpoint did not start (port {self.settings.moto_port} in use?)")
+        port = int(line.split()[1])
         host = "127.0.0.1" if self.settings.moto_host in ("0.0.0.0", "") else self.settings.moto_host
-        self.endpoint_url = f"http://{host}:{line.split()[1]}"
+        self.endpoint_url = f"http://{host}:{port}"
+        self.container_endpoint = envfile.container_endpoint(self.settings.moto_host, port)
 
     def _function_environment(self, function: str) -> dict[str, str]:
         assert self.stack is not None
@@ -275,7 +279,10 @@ def main(argv: list[str] | None = None) -> None:
         if seeded:
             create_sample_aggregates(local.stack.clients.dynamodb, local.stack.physical)  # type: ignore[union-attr]
         local.settle()
-        print_ready(local, seeded)
+        sam_env = None
+        if local.container_endpoint:  # reachable from containers: the --env-vars file for this endpoint
+            sam_env = envfile.write(template, local.container_endpoint, envfile.RUNNING_OUTPUT)
+        print_ready(local, seeded, sam_env)
         stop.wait()
         log("stopping ...")
     finally:
@@ -292,12 +299,15 @@ def _stop_when_gone(pid: int, stop: threading.Event) -> None:
             stop.set()
 
 
-def print_ready(local: LocalStack, seeded: int) -> None:
+def print_ready(local: LocalStack, seeded: int, sam_env: Path | None = None) -> None:
     lines = ["", "Local stack ready:"]
     for api in local.servers:
         label = f"{api.removesuffix('Api')} API:"
         lines.append(f"  {label:<14} {local.url(api)}")
     lines.append(f"  {'AWS endpoint:':<14} {local.endpoint_url}  (moto: {', '.join(local.template.tables)})")
+    if local.container_endpoint:
+        where = f"  (sam local: --env-vars {sam_env.relative_to(ROOT)})" if sam_env else ""
+        lines.append(f"  {'In containers:':<14} {local.container_endpoint}{where}")
     mappings = local.stack.mappings if local.stack else []
     lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
     if seeded:

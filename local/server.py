@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.apigw import HttpRequest, HttpResponse
@@ -23,14 +26,16 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD:
-            self._send(
-                HttpResponse(
-                    413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}'
-                )
-            )
-            self.close_connection = True
+            self.close_connection = True  # the body stays unread
+            too_large = b'{"message":"Request Entity Too Large"}'
+            outcome = f"-> 413 (body of {length} bytes over {MAX_PAYLOAD})"
+            self._answer(HttpResponse(413, {"Content-Type": "application/json"}, too_large), outcome, started)
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client hung up mid-body: no function sees a truncated request
+            self.close_connection = True
+            self._log(f"-> client hung up after {len(body)} of {length} bytes", started)
+            return
         url = urlsplit(self.path)
         request = HttpRequest(
             method=self.command,
@@ -41,11 +46,19 @@ class _Handler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
         )
         response, function = self.server.handle(request)
-        self._send(response)
+        self._answer(response, f"-> {response.status} {function}", started)
+
+    def _answer(self, response: HttpResponse, outcome: str, started: float) -> None:
+        try:
+            self._send(response)
+        except ConnectionError as error:  # the client hung up before its answer was written
+            self.close_connection = True
+            outcome += f", not delivered: {_hung_up(error)}"
+        self._log(outcome, started)
+
+    def _log(self, outcome: str, started: float) -> None:
         elapsed = (time.perf_counter() - started) * 1000
-        self.server.log_line(
-            f"[{self.server.api}] {self.command} {self.path} -> {response.status} {function} {elapsed:.0f} ms"
-        )
+        self.server.log_line(f"[{self.server.api}] {self.command} {self.path} {outcome} {elapsed:.0f} ms")
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
@@ -77,3 +90,16 @@ class ApiServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        """A client that hangs up (before its request was read, or while the answer is written) is one
+        line, not a traceback; anything else keeps the traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            self.log_line(f"[{self.api}] {client_address[0]}:{client_address[1]} {_hung_up(error)}")
+        else:
+            super().handle_error(request, client_address)
+
+
+def _hung_up(error: ConnectionError) -> str:
+    return f"client hung up ({type(error).__name__})"
