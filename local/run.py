@@ -37,6 +37,9 @@ from local.stack import Stack
 from local.template import ROOT, TEMPLATE, Template
 
 DEFAULT_PORTS = {"QueryApi": 3000, "CommandApi": 3001}
+#: The first request to each function waits for its workers to import the handler: on a loaded
+#: 2-core machine that has taken 30-60 s, which must not crash `make run`.
+SEED_REQUEST_TIMEOUT = 120
 
 
 def port_variable(api: str) -> str:
@@ -224,7 +227,7 @@ class LocalStack:
                 base + path, data=data, method=method, headers={"Content-Type": "application/json"}
             )
             try:
-                with urllib.request.urlopen(request, timeout=30) as response:
+                with urllib.request.urlopen(request, timeout=SEED_REQUEST_TIMEOUT) as response:
                     return response.status, json.loads(response.read())
             except urllib.error.HTTPError as error:
                 return error.code, json.loads(error.read() or b"{}")
