@@ -41,6 +41,7 @@ unit: $(STAMP) ## Only the fast tests that need no AWS emulation
 lint: $(STAMP) ## ruff lint + format check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	@$(BIN)/ruff format .

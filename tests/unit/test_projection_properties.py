@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from local.functions import LambdaContext
 from shop.catalog.projection import ProductsProjection
 from shop.projection.engine import ProjectionEngine
-from shop.projection.memory import InMemoryReadTable
 from shop.streams import projector_handler
+from shop.views.memory import InMemoryView
 from tests.support.histories import build_history, operations, stream_record
 
 
@@ -24,7 +24,7 @@ class Crash(Exception):
     pass
 
 
-class CrashingTable(InMemoryReadTable):
+class CrashingTable(InMemoryView):
     """Fails the n-th update from now (0 = never), like a Lambda timing out mid-batch."""
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ def deliver(handler: Any, records: list[dict[str, Any]]) -> bool:
 
 
 def in_order_rows(store: Any) -> dict[Any, Any]:
-    table = InMemoryReadTable()
+    table = InMemoryView()
     engine = ProjectionEngine(ProductsProjection(), table, store)
     for stream_id, events in store.commits:
         engine.project(stream_id, events)
@@ -109,7 +109,7 @@ def test_rows_record_the_versions_applied_per_source_stream() -> None:
 def test_a_batch_near_its_timeout_leaves_the_rest_of_its_records_for_redelivery() -> None:
     store = build_history([("create", 0, 1), ("create", 1, 1), ("create", 2, 1)])
     records = [stream_record(commit, n) for n, commit in enumerate(store.commits)]
-    table = InMemoryReadTable()
+    table = InMemoryView()
     handler = projector_handler(lambda: ProjectionEngine(ProductsProjection(), table, store))
 
     class Clock(LambdaContext):

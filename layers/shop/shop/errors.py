@@ -29,11 +29,6 @@ class RuleViolated(ShopError):
 
     code = "rule-violated"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
-        super().__init__(detail)
-        if code:
-            self.code = code
-
 
 @dataclass(frozen=True, slots=True)
 class FieldError:

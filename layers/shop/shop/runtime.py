@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sqs import SQSClient
 
 _caches: list[Callable[[], object]] = []
 
@@ -49,10 +48,3 @@ def dynamodb() -> DynamoDBClient:
 
     config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
     return boto3.client("dynamodb", config=config)
-
-
-@cached
-def sqs() -> SQSClient:
-    import boto3  # noqa: PLC0415
-
-    return boto3.client("sqs")

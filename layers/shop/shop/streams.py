@@ -32,8 +32,9 @@ class OutOfTime(Exception):
     """Too little of the invocation is left to handle this record safely."""
 
 
-class StreamNotProjected(Exception):
-    """An earlier record of the same source stream in this batch failed; this one cannot apply."""
+class EarlierRecordFailed(Exception):
+    """An earlier record of the same source stream failed in this batch: this one is not handled,
+    so the stream's records stay in order when Lambda delivers them again."""
 
 
 class Policy(Protocol):
@@ -71,11 +72,14 @@ class ProjectionBatch:
 
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
-        if stream_id not in self._outcome:
-            self._outcome[stream_id] = self._project(stream_id)
-        failure = self._outcome[stream_id]
+        if stream_id in self._outcome:  # projected with the stream's first record in this batch
+            failure = self._outcome[stream_id]
+            if failure is not None:
+                raise EarlierRecordFailed(stream_id) from failure
+            return
+        failure = self._outcome[stream_id] = self._project(stream_id)
         if failure is not None:
-            raise StreamNotProjected(stream_id) from failure
+            raise failure
 
     def _project(self, stream_id: str) -> Exception | None:
         """Project every delivered event of the stream; the error if that failed."""
@@ -96,7 +100,7 @@ class PolicyBatch:
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
         if stream_id in self._failed:
-            raise StreamNotProjected(stream_id) from self._failed[stream_id]
+            raise EarlierRecordFailed(stream_id) from self._failed[stream_id]
         try:
             for event in commit_events(record.raw_event):
                 if event.type in self._policy.handles:

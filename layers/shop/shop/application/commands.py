@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shop.application.repository import Repository
+from shop.application.retry import retry_on_conflict
 from shop.domain.aggregate import Aggregate
-from shop.errors import ConcurrencyConflict, NotFound, VersionMismatch
+from shop.errors import NotFound, VersionMismatch
 from shop.eventstore.model import EventMetadata
 from shop.eventstore.store import ConcurrencyError
 
@@ -42,15 +41,6 @@ class CommandResult:
     changed: bool
 
 
-#: Longest single backoff pause, so a run of retries stays far inside a Lambda timeout.
-MAX_BACKOFF = 0.2
-
-
-def backoff(attempt: int) -> None:
-    """Full-jitter exponential backoff: up to 10 ms, then 20 ms, 40 ms ... at most ``MAX_BACKOFF``."""
-    time.sleep(random.uniform(0, min(0.01 * 2**attempt, MAX_BACKOFF)))  # noqa: S311 - jitter
-
-
 def run_command[A: Aggregate](
     repository: Repository,
     cls: type[A],
@@ -69,7 +59,8 @@ def run_command[A: Aggregate](
     ``guards`` loads (and checks) other aggregates the decision depends on; they must still be
     unchanged when the events are appended, in the same transaction.
     """
-    for attempt in range(retries + 1):
+
+    def attempt() -> CommandResult:
         guarding = guards()
         aggregate = repository.load(cls, aggregate_id)
         if require_existing and not aggregate.exists:
@@ -83,9 +74,7 @@ def run_command[A: Aggregate](
         except ConcurrencyError as error:
             if context.expected_version is not None and aggregate.stream_id in error.stream_ids:
                 raise VersionMismatch(context.expected_version) from None
-            backoff(attempt)
-            continue
+            raise
         return CommandResult(aggregate_id, aggregate.stream_id, aggregate.version, changed)
-    raise ConcurrencyConflict(
-        f"{cls.__name__} {aggregate_id} was changed by concurrent requests {retries + 1} times; try again."
-    )
+
+    return retry_on_conflict(attempt, retries=retries, what=f"{cls.__name__} {aggregate_id}")

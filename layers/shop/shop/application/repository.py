@@ -29,7 +29,7 @@ class Repository:
     def save(
         self, *aggregates: Aggregate, metadata: EventMetadata, unchanged: Sequence[Aggregate] = ()
     ) -> None:
-        """Append every aggregate's pending events: one conditional write, or one transaction.
+        """Append every aggregate's pending events, atomically (the store decides how).
 
         ``unchanged`` aggregates were read to decide and must not have moved when the events are
         written (their streams become condition checks of the same transaction).
@@ -39,10 +39,7 @@ class Repository:
         if not writes:
             return
         checks = [StreamCheck(a.stream_id, a.version) for a in unchanged]
-        if len(writes) == 1 and not checks:
-            self._store.append(writes[0].stream_id, writes[0].expected_version, writes[0].events, metadata)
-        else:
-            self._store.append_all(writes, metadata, unchanged=checks)
+        self._store.append_all(writes, metadata, unchanged=checks)  # the store picks put or transaction
         for aggregate in aggregates:
             if aggregate.pending_events:
                 aggregate.mark_committed(aggregate.version + len(aggregate.pending_events))

@@ -1,25 +1,24 @@
-"""Adapter: the Catalog's ``ProductsView`` read table, as the Cart service needs to see products."""
+"""Adapter: the Catalog's ``ProductsView``, as the Cart service needs to see products.
+
+Read through the Catalog's own reading of its rows (``shop.catalog.listing``), so the cart gets
+exactly what ``GET /products/{id}`` shows.
+"""
 
 from __future__ import annotations
 
 from shop.cart.domain import ListedProduct
-from shop.domain.money import Money
-from shop.readside import DynamoDBView
+from shop.catalog.listing import find_listed_product
+from shop.views import View
 
 
 class ProductsViewCatalog:
-    """Reads exactly what ``GET /products/{id}`` reads, so the cart gets what the Query API shows."""
-
-    def __init__(self, view: DynamoDBView) -> None:
+    def __init__(self, view: View) -> None:
         self._view = view
 
     def find(self, product_id: str) -> ListedProduct | None:
-        row = self._view.get({"productId": product_id})
-        if row is None or "version" not in row:
+        listing = find_listed_product(self._view, product_id)
+        if listing is None:
             return None
         return ListedProduct(
-            product_id=product_id,
-            name=row["name"],
-            price=Money.model_validate(row["price"]),
-            active=row["status"] == "ACTIVE",
+            product_id=product_id, name=listing.name, price=listing.price, active=listing.active
         )

@@ -13,7 +13,7 @@ from shop.cart.events import (
     cart_events,
 )
 from shop.eventstore.model import RecordedEvent
-from shop.projection.engine import Changes, Row, Target
+from shop.projection import Changes, Row, Target
 
 
 class CartsProjection:

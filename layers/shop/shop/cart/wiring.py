@@ -13,8 +13,8 @@ from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.readside import DynamoDBView
 from shop.runtime import Settings, cached, dynamodb
+from shop.views.dynamodb import DynamoDBView
 
 
 class CartCommandSettings(Settings):

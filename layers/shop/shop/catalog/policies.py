@@ -17,17 +17,14 @@ Redelivery finds ``reservation-<orderId>`` already decided and does nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from shop.application import Repository
-from shop.application.commands import backoff
 from shop.application.messages import Message
+from shop.application.retry import retry_on_conflict
 from shop.catalog.domain import ReservationState, Stock, StockReservation
 from shop.catalog.events import ReservedLine, ShortLine
-from shop.errors import ConcurrencyConflict
 from shop.eventstore.model import EventMetadata, RecordedEvent
-from shop.eventstore.store import ConcurrencyError
 
 #: Attempts when concurrent reservations keep winning the race, within at most ``TIME_BUDGET``
 #: seconds per event; then the record fails and Lambda delivers it again later.
@@ -66,26 +63,19 @@ class StockReservationPolicy:
     def handle(self, event: RecordedEvent) -> None:
         metadata = EventMetadata(event.metadata.correlation_id, event.event_id)
         if event.type == "OrderPlaced":
-            self._until_decided(
-                lambda: self._reserve(OrderPlacedMessage.model_validate(event.data), metadata)
-            )
+            placed = OrderPlacedMessage.model_validate(event.data)
+            self._until_decided(lambda: self._reserve(placed, metadata), placed.order_id)
         else:
-            self._until_decided(
-                lambda: self._cancel(OrderCancelledMessage.model_validate(event.data), metadata)
-            )
+            cancelled = OrderCancelledMessage.model_validate(event.data)
+            self._until_decided(lambda: self._cancel(cancelled, metadata), cancelled.order_id)
 
-    def _until_decided(self, attempt: Callable[[], None]) -> None:
-        deadline = time.monotonic() + self._time_budget
-        for number in range(self._retries + 1):
-            try:
-                attempt()
-            except ConcurrencyError:
-                if number == self._retries or time.monotonic() >= deadline:
-                    break
-                backoff(number)
-                continue
-            return
-        raise ConcurrencyConflict(f"{self.name}: stock kept changing under {number + 1} attempts")
+    def _until_decided(self, attempt: Callable[[], None], order_id: str) -> None:
+        retry_on_conflict(
+            attempt,
+            retries=self._retries,
+            time_budget=self._time_budget,
+            what=f"{self.name}: the stock of order {order_id}",
+        )
 
     def _reserve(self, order: OrderPlacedMessage, metadata: EventMetadata) -> None:
         reservation = self._repository.load(StockReservation, order.order_id)

@@ -21,11 +21,12 @@ from shop.catalog.events import (
     StockReserved,
     catalog_events,
 )
+from shop.catalog.listing import ACTIVE, DISCONTINUED
 from shop.eventstore.model import RecordedEvent
-from shop.projection.engine import Changes, Row, Target
+from shop.projection import Changes, Row, Target
 
 #: Partition value of the ``ByName`` index: every active product, sorted by name.
-LISTED = "ACTIVE"
+LISTED = ACTIVE
 
 
 #: Index sort keys are limited to 1,024 bytes; casefolding can triple a character's size.
@@ -60,19 +61,19 @@ class ProductsProjection:
                     "description": created.description,
                     "category": created.category,
                     "price": created.price.model_dump(),
-                    "status": "ACTIVE",
+                    "status": ACTIVE,
                     **_listing(created.name, created.category, created.product_id),
                 }
             case ProductDetailsChanged() as changed:
                 changes: dict[str, Any] = changed.model_dump(exclude_none=True)
-                if row.get("status") == "ACTIVE":
+                if row.get("status") == ACTIVE:
                     name = changed.name or row["name"]
                     changes |= _listing(name, changed.category or row["category"], row["productId"])
                 return changes
             case ProductPriceChanged() as priced:
                 return {"price": priced.price.model_dump()}
             case ProductDiscontinued():
-                return {"status": "DISCONTINUED", "activeCategory": None, "activeListing": None}
+                return {"status": DISCONTINUED, "activeCategory": None, "activeListing": None}
             case StockReceived() | StockReleased() as added:
                 return {"available": int(row.get("available", 0)) + added.quantity}
             case StockReserved() as reserved:

@@ -30,7 +30,7 @@ class UnknownEventType(LookupError):
 
 
 class EventRegistry:
-    """Maps stored type names to event classes for one service (or a consumer's view of several)."""
+    """Maps stored type names to event classes for one service."""
 
     def __init__(self, classes: Iterable[type[DomainEvent]]) -> None:
         self._classes = {cls.type_name(): cls for cls in classes}
@@ -38,16 +38,9 @@ class EventRegistry:
     def __contains__(self, type_name: object) -> bool:
         return type_name in self._classes
 
-    @property
-    def type_names(self) -> frozenset[str]:
-        return frozenset(self._classes)
-
     def decode(self, type_name: str, data: Mapping[str, Any]) -> DomainEvent:
         try:
             cls = self._classes[type_name]
         except KeyError:
             raise UnknownEventType(type_name) from None
         return cls.model_validate(data)
-
-    def merged(self, other: EventRegistry) -> EventRegistry:
-        return EventRegistry([*self._classes.values(), *other._classes.values()])

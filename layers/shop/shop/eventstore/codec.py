@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from shop.eventstore.model import (
+    EventMetadata,
+    NewEvent,
+    RecordedEvent,
+    format_timestamp,
+    parse_timestamp,
+)
 
 AttributeValue = Mapping[str, Any]
 Item = Mapping[str, AttributeValue]
-
-
-def format_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def encode_commit(

@@ -15,6 +15,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def format_timestamp(moment: datetime) -> str:
+    """UTC, microseconds, ``Z``: how events (and what policies derive from them) write a moment."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
 def new_event_id() -> str:
     return str(uuid.uuid4())
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shop.errors import BadRequest
 from shop.http.responses import json_response
-from shop.readside import Page
+from shop.views import Page
 
 #: Query parameters every paginated listing takes.
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]

@@ -9,8 +9,7 @@ from __future__ import annotations
 from shop.application import CommandContext, Repository, run_command
 from shop.application.messages import Message
 from shop.domain.money import Money
-from shop.eventstore.codec import format_timestamp
-from shop.eventstore.model import RecordedEvent
+from shop.eventstore.model import RecordedEvent, format_timestamp
 from shop.eventstore.store import ConcurrencyError
 from shop.orders.domain import Order
 from shop.orders.events import OrderLine, ShortProduct

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shop.eventstore.model import RecordedEvent
 from shop.orders.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, order_events
-from shop.projection.engine import Changes, Row, Target
+from shop.projection import Changes, Row, Target
 
 
 class OrdersProjection:

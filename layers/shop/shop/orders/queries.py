@@ -5,33 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shop.errors import NotFound
-from shop.readside import DynamoDBView, Page
+from shop.views import Page, View
+from shop.views.lines import priced_lines
 
 BY_CUSTOMER_INDEX = "ByCustomer"
 
 
 def order_representation(row: Mapping[str, Any]) -> dict[str, Any]:
-    currency = row["total"]["currency"]
-    lines = [
-        {
-            "productId": line["productId"],
-            "name": line["name"],
-            "quantity": int(line["quantity"]),
-            "unitPrice": line["unitPrice"],
-            "lineTotal": {
-                "amount": int(line["unitPrice"]["amount"]) * int(line["quantity"]),
-                "currency": currency,
-            },
-        }
-        for line in row["lines"]
-    ]
     representation = {
         "orderId": row["orderId"],
         "customerId": row["customerId"],
         "cartId": row["cartId"],
         "status": row["status"],
-        "lines": lines,
+        "lines": priced_lines(row["lines"]),
         "total": row["total"],
         "placedAt": row["placedAt"],
         "version": int(row["version"]),
@@ -42,14 +28,11 @@ def order_representation(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class OrderQueries:
-    def __init__(self, view: DynamoDBView) -> None:
+    def __init__(self, view: View) -> None:
         self._view = view
 
     def get(self, order_id: str) -> dict[str, Any]:
-        row = self._view.get({"orderId": order_id})
-        if row is None or "version" not in row:
-            raise NotFound(f"Order {order_id} does not exist.")
-        return order_representation(row)
+        return order_representation(self._view.existing({"orderId": order_id}, f"Order {order_id}"))
 
     def of_customer(self, customer_id: str, limit: int, start: Mapping[str, Any] | None) -> Page:
         page = self._view.page(

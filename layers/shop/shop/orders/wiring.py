@@ -14,8 +14,8 @@ from shop.orders.projection import OrdersProjection
 from shop.orders.queries import OrderQueries
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.readside import DynamoDBView
 from shop.runtime import Settings, cached, dynamodb
+from shop.views.dynamodb import DynamoDBView
 
 
 class OrderStoreSettings(Settings):

@@ -1,5 +1,15 @@
-"""The projection engine every projector uses, and the read-table port it writes through."""
+"""The projection engine every projector uses; it writes through the read side's port (``shop.views``)."""
 
-from shop.projection.engine import CheckpointMoved, Projection, ProjectionEngine, ReadTable, Target
+from shop.projection.engine import GapNotFilled, Projection, ProjectionEngine, Row, Target
+from shop.views.port import Changes, CheckpointMoved, ReadTable
 
-__all__ = ["CheckpointMoved", "Projection", "ProjectionEngine", "ReadTable", "Target"]
+__all__ = [
+    "Changes",
+    "CheckpointMoved",
+    "GapNotFilled",
+    "Projection",
+    "ProjectionEngine",
+    "ReadTable",
+    "Row",
+    "Target",
+]

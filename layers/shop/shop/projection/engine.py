@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from shop.eventstore.model import RecordedEvent
 from shop.eventstore.store import EventStore
+from shop.views.port import Changes, CheckpointMoved, ReadTable
 
 Row = Mapping[str, Any]
-Changes = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +48,6 @@ class Projection(Protocol):
 
     def apply(self, row: Row, event: RecordedEvent) -> Changes:
         """Attribute changes for ``event`` given the row as it stands; ``None`` removes an attribute."""
-        ...
-
-
-class CheckpointMoved(Exception):
-    """The row's checkpoint was not the expected one: another writer got there first."""
-
-
-class ReadTable(Protocol):
-    def get(self, key: Mapping[str, str]) -> dict[str, Any] | None: ...
-
-    def update(
-        self, key: Mapping[str, str], changes: Changes, checkpoint: str, expected: int, new: int
-    ) -> None:
-        """Apply ``changes`` and set ``checkpoint`` to ``new`` iff it is ``expected`` (0 = absent)."""
         ...
 
 

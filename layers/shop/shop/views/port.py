@@ -1,0 +1,74 @@
+"""``View`` and ``Page``: how the application reads a read table, whatever stores it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shop.errors import NotFound
+
+Row = dict[str, Any]
+#: Attribute changes a projection makes to a row; ``None`` removes the attribute.
+Changes = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    #: Where the next page starts (the last item's key), or ``None`` on the last page.
+    next_position: dict[str, Any] | None
+
+
+class View(ABC):
+    """One read table: rows by key, and pages of an index partition in sort-key order."""
+
+    @abstractmethod
+    def get(self, key: Mapping[str, str]) -> Row | None:
+        """The row at ``key`` as stored (any attributes), or ``None``."""
+
+    @abstractmethod
+    def page(
+        self,
+        *,
+        index: str,
+        partition: tuple[str, str],
+        key_attributes: Sequence[str],
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        newest_first: bool = False,
+    ) -> Page:
+        """Up to ``limit`` rows of one index partition, in sort-key order (reversed if newest first).
+
+        ``key_attributes`` name the table key and the index key: the last row's values of them are
+        the position of the next page, which ``start`` takes back.
+        """
+
+    def existing(self, key: Mapping[str, str], what: str, *, checkpoint: str = "version") -> Row:
+        """The row of a resource that exists, else ``NotFound`` naming ``what``.
+
+        A row exists once its own stream has been projected into it (``checkpoint`` is set): a row
+        that only other streams wrote to (stock before its product) is not a resource yet.
+        """
+        row = self.get(key)
+        if row is None or checkpoint not in row:
+            raise NotFound(f"{what} does not exist.")
+        return row
+
+
+class CheckpointMoved(Exception):
+    """The row's checkpoint was not the expected one: another writer got there first."""
+
+
+class ReadTable(Protocol):
+    """What the projection engine needs of a view: consistent reads and checkpointed updates."""
+
+    def get(self, key: Mapping[str, str]) -> Row | None: ...
+
+    def update(
+        self, key: Mapping[str, str], changes: Changes, checkpoint: str, expected: int, new: int
+    ) -> None:
+        """Apply ``changes`` and set ``checkpoint`` to ``new`` iff it is ``expected`` (0 = absent);
+        else ``CheckpointMoved`` and nothing changes."""
+        ...
