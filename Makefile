@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck validate unit build bench openapi clean
+.PHONY: help run test lint format typecheck validate unit emulation integration e2e build bench openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -35,8 +35,17 @@ run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :300
 test: $(STAMP) lint typecheck validate ## Lint, type-check, validate the template, run every test
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-unit: $(STAMP) ## Only the fast tests that need no AWS emulation
+unit: $(STAMP) ## Domain and application tests: no AWS, no network (seconds)
 	@$(BIN)/pytest tests/unit -q
+
+emulation: $(STAMP) ## Tests of the local emulation: moto fixes, API Gateway, stream mappings, servers
+	@$(BIN)/pytest tests/local -q -n $(PYTEST_WORKERS)
+
+integration: $(STAMP) ## Adapters and handlers on moto: contract, integration and template tests
+	@$(BIN)/pytest tests/contract tests/integration tests/template -q -n $(PYTEST_WORKERS)
+
+e2e: $(STAMP) ## The local stack over HTTP (python -m local in a subprocess)
+	@$(BIN)/pytest tests/e2e -q
 
 lint: $(STAMP) ## ruff lint + format check
 	@$(BIN)/ruff check .

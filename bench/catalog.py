@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 
 from bench.capacity import Recorder, RecordingClient
-from local.inprocess import InProcessStack, in_process_stack
+from local.stack.inprocess import in_process_stack
+from local.stack.stack import Stack
 from shop import runtime
 
 
@@ -26,7 +27,7 @@ class Measurement:
 
 
 @contextmanager
-def recorded_stack() -> Iterator[tuple[InProcessStack, Recorder]]:
+def recorded_stack() -> Iterator[tuple[Stack, Recorder]]:
     recorder = Recorder()
     with in_process_stack() as stack:
         real_client = boto3.client

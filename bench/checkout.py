@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from bench.capacity import Recorder
 from bench.catalog import Measurement, expect, measure, recorded_stack
 from bench.localstack import CLIENTS, percentile, run_clients
-from local.client import call
-from local.inprocess import InProcessStack
-from local.process import start
+from local.stack.client import call
+from local.stack.process import start
+from local.stack.stack import Stack
 
 LINE_COUNTS = (1, 5, 20)
 STEPS = [
@@ -46,12 +46,12 @@ class StepCost:
         return sum(s.rcu for s in self.steps)
 
 
-def _deliver(stack: InProcessStack, table: str, function: str) -> None:
+def _deliver(stack: Stack, table: str, function: str) -> None:
     stack.poll_streams()
     stack.drain([m for m in stack.mappings if m.subscription.table == table and m.function == function])
 
 
-def _steps(stack: InProcessStack, recorder: Recorder, lines: int) -> StepCost:
+def _steps(stack: Stack, recorder: Recorder, lines: int) -> StepCost:
     products = []
     for index in range(lines):
         body = {

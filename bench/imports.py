@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.functions import OFFLINE_ENVIRONMENT, function_environment
-from local.template import Template
+from local.aws.functions import OFFLINE_ENVIRONMENT, function_environment
+from local.aws.template import Template
 
 RUNS = 7
 

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local.client import call
-from local.process import start
-from local.run import Settings
+from local.stack.client import call
+from local.stack.process import start
+from local.stack.run import Settings
 
 CLIENTS = 4
 PRODUCTS = 100

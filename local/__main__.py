@@ -1,3 +1,3 @@
-from local.run import main
+from local.stack.run import main
 
 main()

@@ -24,9 +24,9 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
-from local import calls  # noqa: E402
-from local.functions import LambdaContext  # noqa: E402
-from local.template import Template  # noqa: E402
+from local.aws import calls  # noqa: E402
+from local.aws.functions import LambdaContext  # noqa: E402
+from local.aws.template import Template  # noqa: E402
 
 calls.install()  # every AWS call made while a function runs in this process is recorded
 
@@ -57,7 +57,7 @@ def lambda_context() -> LambdaContext:
 @pytest.fixture
 def stack(template: Template):  # type: ignore[no-untyped-def]
     """Every table, queue, route and subscription of template.yaml, in process, on mock_aws."""
-    from local.inprocess import in_process_stack  # noqa: PLC0415
+    from local.stack.inprocess import in_process_stack  # noqa: PLC0415
 
     with in_process_stack(template) as running:
         yield running
@@ -70,7 +70,7 @@ def moto_endpoint():  # type: ignore[no-untyped-def]
     import sys  # noqa: PLC0415
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.endpoint", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "local.aws.endpoint", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -93,19 +93,15 @@ def server_stack(template: Template, moto_endpoint: str):  # type: ignore[no-unt
     for tests where handlers run concurrently. Tables get a unique prefix per test."""
     import uuid  # noqa: PLC0415
 
-    import boto3  # noqa: PLC0415
-
-    from local.functions import OFFLINE_ENVIRONMENT  # noqa: PLC0415
-    from local.inprocess import Clients, InProcessStack  # noqa: PLC0415
-    from local.stack import InProcessInvoker  # noqa: PLC0415
+    from local.aws.functions import OFFLINE_ENVIRONMENT  # noqa: PLC0415
+    from local.stack.invokers import InProcessInvoker  # noqa: PLC0415
+    from local.stack.stack import Clients, Stack  # noqa: PLC0415
     from shop import runtime  # noqa: PLC0415
 
     saved = dict(os.environ)
     os.environ.update(OFFLINE_ENVIRONMENT)
-    clients = Clients(
-        *(boto3.client(s, endpoint_url=moto_endpoint) for s in ("dynamodb", "dynamodbstreams", "sqs"))
-    )
-    running = InProcessStack(template, clients, prefix=f"t{uuid.uuid4().hex[:8]}-", retry_delay=0)
+    clients = Clients.connect(moto_endpoint)
+    running = Stack(template, clients, prefix=f"t{uuid.uuid4().hex[:8]}-", retry_delay=0)
     running.create_resources()
     os.environ.update(running.shared_environment())
     os.environ.update({"AWS_ENDPOINT_URL": moto_endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"})
@@ -114,8 +110,7 @@ def server_stack(template: Template, moto_endpoint: str):  # type: ignore[no-unt
     try:
         yield running
     finally:
-        for mapping in running.mappings:
-            mapping.close()
+        running.delivery.close()
         runtime.reset()
         os.environ.clear()
         os.environ.update(saved)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.calls import LOG_VARIABLE, Call, CallFileReader
-from local.process import RunningStack, start
+from local.aws.calls import LOG_VARIABLE, Call, CallFileReader
+from local.stack.process import StackProcess, start
 from tests.support.iam import assert_allowed
 
 
@@ -25,7 +25,7 @@ def call_log(tmp_path_factory: pytest.TempPathFactory) -> CallFileReader:
 
 
 @pytest.fixture(scope="session")
-def local_stack(call_log: CallFileReader) -> Iterator[RunningStack]:
+def local_stack(call_log: CallFileReader) -> Iterator[StackProcess]:
     running = start(**{LOG_VARIABLE: str(call_log.path)})
     yield running
     assert running.stop() == 0, "".join(running.output[-30:])

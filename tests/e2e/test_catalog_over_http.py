@@ -7,15 +7,15 @@ import uuid
 
 import boto3
 
-from local.client import call, eventually
-from local.process import RunningStack
+from local.stack.client import call, eventually
+from local.stack.process import StackProcess
 
 
 def new_sku() -> str:
     return f"E2E-{uuid.uuid4().hex[:10]}"
 
 
-def create(stack: RunningStack, name: str, category: str, cents: int = 500) -> str:
+def create(stack: StackProcess, name: str, category: str, cents: int = 500) -> str:
     reply = call(
         "POST",
         f"{stack.command}/products",
@@ -26,13 +26,13 @@ def create(stack: RunningStack, name: str, category: str, cents: int = 500) -> s
     return str(reply.json()["productId"])
 
 
-def listed(stack: RunningStack, category: str) -> list[str]:
+def listed(stack: StackProcess, category: str) -> list[str]:
     reply = call("GET", f"{stack.query}/products?category={category}&limit=100")
     assert reply.status == 200
     return [item["name"] for item in reply.json()["items"]]
 
 
-def test_create_see_list_discontinue(local_stack: RunningStack) -> None:
+def test_create_see_list_discontinue(local_stack: StackProcess) -> None:
     category = f"e2e-{uuid.uuid4().hex[:8]}"
     mug = create(local_stack, "Mug", category)
     create(local_stack, "Bowl", category)
@@ -56,7 +56,7 @@ def test_create_see_list_discontinue(local_stack: RunningStack) -> None:
     assert (again.status, again.headers["Content-Type"]) == (409, "application/problem+json")
 
 
-def test_errors_are_problems_over_http(local_stack: RunningStack) -> None:
+def test_errors_are_problems_over_http(local_stack: StackProcess) -> None:
     cases = [
         ("POST", f"{local_stack.command}/products", b"{oops", 400),
         ("POST", f"{local_stack.command}/products", {"sku": "x y"}, 422),
@@ -74,7 +74,7 @@ def test_errors_are_problems_over_http(local_stack: RunningStack) -> None:
         assert reply.json()["status"] == status
 
 
-def test_a_failing_record_does_not_stop_the_others_and_ends_in_the_dlq(local_stack: RunningStack) -> None:
+def test_a_failing_record_does_not_stop_the_others_and_ends_in_the_dlq(local_stack: StackProcess) -> None:
     dynamodb = boto3.client("dynamodb", endpoint_url=local_stack.endpoint)
     sqs = boto3.client("sqs", endpoint_url=local_stack.endpoint)
     poison_stream = f"product-{uuid.uuid4()}"

@@ -7,11 +7,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from local.client import call, eventually
-from local.process import RunningStack
+from local.stack.client import call, eventually
+from local.stack.process import StackProcess
 
 
-def new_product(stack: RunningStack, name: str, units: int, cents: int = 700) -> tuple[str, str]:
+def new_product(stack: StackProcess, name: str, units: int, cents: int = 700) -> tuple[str, str]:
     category = f"e2e-{uuid.uuid4().hex[:8]}"
     body = {
         "sku": f"E2E-{uuid.uuid4().hex[:10]}",
@@ -26,16 +26,16 @@ def new_product(stack: RunningStack, name: str, units: int, cents: int = 700) ->
     return product, category
 
 
-def order_status(stack: RunningStack, order_id: str) -> str | None:
+def order_status(stack: StackProcess, order_id: str) -> str | None:
     reply = call("GET", f"{stack.query}/orders/{order_id}")
     return reply.json()["status"] if reply.status == 200 else None
 
 
-def available(stack: RunningStack, product: str) -> int:
+def available(stack: StackProcess, product: str) -> int:
     return int(call("GET", f"{stack.query}/products/{product}").json()["available"])
 
 
-def buy(stack: RunningStack, customer: str, product: str, quantity: int) -> str:
+def buy(stack: StackProcess, customer: str, product: str, quantity: int) -> str:
     cart = call("POST", f"{stack.command}/carts", {"customerId": customer}).json()["cartId"]
     added = call("POST", f"{stack.command}/carts/{cart}/items", {"productId": product, "quantity": quantity})
     assert added.status == 200, added.body
@@ -45,7 +45,7 @@ def buy(stack: RunningStack, customer: str, product: str, quantity: int) -> str:
     return str(checkout.json()["orderId"])
 
 
-def test_browse_cart_checkout_confirm_cancel_restock(local_stack: RunningStack) -> None:
+def test_browse_cart_checkout_confirm_cancel_restock(local_stack: StackProcess) -> None:
     product, category = new_product(local_stack, "Teapot", 5)
     listed = call("GET", f"{local_stack.query}/products?category={category}").json()["items"]
     assert [p["productId"] for p in listed] == [product]
@@ -63,7 +63,7 @@ def test_browse_cart_checkout_confirm_cancel_restock(local_stack: RunningStack) 
     eventually(lambda: available(local_stack, product) == 5)
 
 
-def test_an_order_beyond_the_stock_is_rejected(local_stack: RunningStack) -> None:
+def test_an_order_beyond_the_stock_is_rejected(local_stack: StackProcess) -> None:
     product, _ = new_product(local_stack, "Rare vase", 1)
     order_id = buy(local_stack, "someone", product, 3)
     eventually(lambda: order_status(local_stack, order_id) == "REJECTED")
@@ -72,7 +72,7 @@ def test_an_order_beyond_the_stock_is_rejected(local_stack: RunningStack) -> Non
     assert available(local_stack, product) == 1
 
 
-def test_twelve_buyers_five_units_over_http(local_stack: RunningStack) -> None:
+def test_twelve_buyers_five_units_over_http(local_stack: StackProcess) -> None:
     product, _ = new_product(local_stack, "Limited print", 5)
     with ThreadPoolExecutor(12) as pool:
         orders = list(pool.map(lambda n: buy(local_stack, f"buyer-{n}", product, 1), range(12)))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import boto3
 
-from local.client import call, eventually
-from local.process import ROOT, start
+from local.stack.client import call, eventually
+from local.stack.process import ROOT, start
 
 THROWAWAY_TEMPLATE = """
 AWSTemplateFormatVersion: "2010-09-09"

@@ -32,8 +32,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.client import call
-from local.process import RunningStack
+from local.stack.client import call
+from local.stack.process import StackProcess
 from tests.support.replay import Report, check, read_snapshot
 
 RUNS = 3
@@ -74,7 +74,7 @@ class Run:
         return {*self.products, *self.carts, *self.orders}
 
 
-def new_product(stack: RunningStack, name: str) -> str:
+def new_product(stack: StackProcess, name: str) -> str:
     body = {
         "sku": f"STRESS-{uuid.uuid4().hex[:12]}",
         "name": name,
@@ -89,7 +89,7 @@ def new_product(stack: RunningStack, name: str) -> str:
     return product
 
 
-def wait_until_listed(stack: RunningStack, products: list[str]) -> None:
+def wait_until_listed(stack: StackProcess, products: list[str]) -> None:
     deadline = time.monotonic() + 15
     for product in products:
         while call("GET", f"{stack.query}/products/{product}").json().get("available") != INITIAL_STOCK:
@@ -97,7 +97,7 @@ def wait_until_listed(stack: RunningStack, products: list[str]) -> None:
             time.sleep(0.05)
 
 
-def filled_cart(stack: RunningStack, number: int, products: list[str]) -> str:
+def filled_cart(stack: StackProcess, number: int, products: list[str]) -> str:
     cart = call("POST", f"{stack.command}/carts", {"customerId": f"stress-{number}"}).json()["cartId"]
     for product in products:
         line = {"productId": product, "quantity": UNITS_PER_LINE}
@@ -106,7 +106,7 @@ def filled_cart(stack: RunningStack, number: int, products: list[str]) -> str:
     return str(cart)
 
 
-def stress(stack: RunningStack, run: Run) -> None:
+def stress(stack: StackProcess, run: Run) -> None:
     """Checkouts, receipts and cancellations, all at once; returns when every thread is done."""
     start = threading.Barrier(3 + RECEIVERS)  # the tasks and this thread
     to_cancel: queue.Queue[str | None] = queue.Queue()
@@ -157,7 +157,7 @@ def stress(stack: RunningStack, run: Run) -> None:
             task.result(timeout=STRESS_TIMEOUT + 60)  # a failed request fails the test here
 
 
-def settle(stack: RunningStack, client: Any, entities: set[str]) -> tuple[Report, bool]:
+def settle(stack: StackProcess, client: Any, entities: set[str]) -> tuple[Report, bool]:
     """Poll the tables until the run's part of the replay check is clean and nothing changed (tables,
     stack output) for ``QUIET`` s; give up when nothing changed for ``STILL`` s or at ``SETTLE_TIMEOUT``.
 
@@ -192,7 +192,7 @@ def log_counts(lines: list[str]) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("run_number", range(RUNS))
-def test_stress_then_replay_every_store(local_stack: RunningStack, run_number: int) -> None:
+def test_stress_then_replay_every_store(local_stack: StackProcess, run_number: int) -> None:
     opened = time.monotonic()
     client = boto3.client("dynamodb", endpoint_url=local_stack.endpoint)
     products = [new_product(local_stack, f"Stress {run_number} {name}") for name in ("A", "B")]

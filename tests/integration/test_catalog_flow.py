@@ -171,7 +171,7 @@ def test_projection_is_unchanged_by_redelivering_every_record(stack: Any, twice:
     shard = records.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = records.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     raw = records.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    from local.esm import lambda_record  # noqa: PLC0415
+    from local.aws.esm import lambda_record  # noqa: PLC0415
 
     event = {"Records": [lambda_record(r, arn, "us-east-1") for r in raw] * (2 if twice else 1)}
     assert stack.invoker.invoke("CatalogProjector", event) == {"batchItemFailures": []}

@@ -1,7 +1,7 @@
 """Every file in events/ is a valid invocation of its function, with a known answer.
 
 The samples address the demo catalog (product ids derive from SKUs) and the sample carts and
-order that ``local.samples`` creates with fixed ids: exactly what the local stack sets up at
+order that ``local.demo.samples`` creates with fixed ids: exactly what the local stack sets up at
 start. Here the same set-up runs in process first, then each sample is invoked on its handler.
 """
 
@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from local import calls
-from local.functions import LambdaContext, load_handler
-from local.samples import EVENTS, SAMPLE_ORDER, create_sample_aggregates, render, samples
-from local.seed import seed
-from local.template import Template
+from local.aws import calls
+from local.aws.functions import LambdaContext, load_handler
+from local.aws.template import Template
+from local.demo.fixtures import SAMPLE_ORDER, create_sample_aggregates
+from local.demo.samples import EVENTS, render, samples
+from local.demo.seed import seed
 from shop.catalog.domain import Product
 
 OK = {"batchItemFailures": []}
@@ -63,7 +64,7 @@ def test_the_sample_files_are_current(template: Template) -> None:
     generated = samples(template)
     assert sorted(generated) == files()
     for name, sample in generated.items():
-        assert (EVENTS / name).read_text() == render(sample), f"{name}: run python -m local.samples"
+        assert (EVENTS / name).read_text() == render(sample), f"{name}: run python -m local.demo.samples"
 
 
 def test_every_function_has_a_sample(template: Template) -> None:

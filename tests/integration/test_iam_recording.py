@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from local import calls
-from local.calls import Call
+from local.aws import calls
+from local.aws.calls import Call
 
 
 def create(stack: Any, sku: str) -> str:

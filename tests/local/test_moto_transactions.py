@@ -1,8 +1,8 @@
 """The emulated DynamoDB keeps DynamoDB's promises to stream readers (docs/moto-transactions.md).
 
-Each test runs against both places moto backs our code: the moto server of ``local/endpoint.py``
+Each test runs against both places moto backs our code: the moto server of ``local/aws/endpoint.py``
 (``make run``, e2e tests, the ``moto_endpoint`` fixture) and in-process ``mock_aws`` as
-``local/inprocess.py`` sets it up (the ``stack`` fixture). A cancelled transaction leaves no stream
+``local/stack/inprocess.py`` sets it up (the ``stack`` fixture). A cancelled transaction leaves no stream
 record visible to any iterator, including one taken before it; a committed one appears exactly
 once; a sequence number always names the same record.
 """
@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.esm import StreamReader
-from local.inprocess import emulated_aws
+from local.aws.esm import StreamReader
+from local.stack.inprocess import emulated_aws
 
 
 @dataclass
@@ -303,7 +303,7 @@ def test_shard_iterators_expire_after_15_minutes_instead_of_piling_up(
     """moto kept every iterator (two per poll) for the life of the process."""
     from moto.dynamodbstreams.models import dynamodbstreams_backends  # noqa: PLC0415
 
-    from local import moto_patches  # noqa: PLC0415
+    from local.aws import moto_patches  # noqa: PLC0415
 
     now = [0.0]
     monkeypatch.setattr(moto_patches, "clock", lambda: now[0])

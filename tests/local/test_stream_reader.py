@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from local.esm import StreamHistoryChanged, StreamReader
+from local.aws.esm import StreamHistoryChanged, StreamReader
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/1"
 START = 1000

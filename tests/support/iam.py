@@ -1,6 +1,6 @@
 """IAM call coverage: is every AWS call a function made allowed by its role in the deployed template?
 
-moto does not enforce IAM. ``local.calls`` records each call with the function it was made for;
+moto does not enforce IAM. ``local.aws.calls`` records each call with the function it was made for;
 this module turns each call into the IAM actions and resources AWS would authorise it against, and
 evaluates them against the function's role as ``sam deploy`` creates it: the template transformed
 by ``samtranslator`` (the SAM CLI's own translator), with the inline policies, the policies SAM
@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from local.calls import Call
-from local.template import TEMPLATE
+from local.aws.calls import Call
+from local.aws.template import TEMPLATE
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

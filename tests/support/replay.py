@@ -51,7 +51,7 @@ from shop.orders.domain import Order, OrderStatus
 from shop.orders.events import order_events
 from shop.orders.projection import OrdersProjection
 from shop.projection.engine import Projection, ProjectionEngine
-from shop.projection.memory import InMemoryReadTable
+from shop.views.memory import InMemoryView
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -201,7 +201,7 @@ def replay(snapshot: Snapshot) -> Replay:
             except (ValueError, LookupError) as error:
                 detail = f"{event.type} v{event.version} does not decode: {type(error).__name__}"
                 result.findings.append(_finding("store", event.stream_id, detail))
-        table = InMemoryReadTable()
+        table = InMemoryView()
         engine = ProjectionEngine(service.projection, table, store.store)
         for stream_id, events in sorted(streams.items()):
             try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.esm import lambda_record
-from local.filters import accepts
-from local.stack import Stack
+from local.aws.esm import lambda_record
+from local.aws.filters import accepts
+from local.stack.stack import Stack
 
 
 def stream_records(stack: Stack, table: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from local.template import Template, table_definition
+from local.aws.template import Template, table_definition
 
 
 def create_table(client: Any, template: Template, logical_id: str) -> str:

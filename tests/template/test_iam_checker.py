@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from local.calls import Call
-from local.template import TEMPLATE
+from local.aws.calls import Call
+from local.aws.template import TEMPLATE
 from tests.support.iam import Policies, Unsupported, assert_allowed, check, template_policies, translate
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table"

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from local import envfile
-from local.envfile import OUTPUT, container_endpoint, render, sam_environment
-from local.functions import function_environment
-from local.run import LocalStack, Settings, print_ready
-from local.template import ROOT, Template
+from local import ROOT
+from local.aws.functions import function_environment
+from local.aws.template import Template
+from local.demo import envfile
+from local.demo.envfile import OUTPUT, container_endpoint, render, sam_environment
+from local.stack.run import Runner, Settings, print_ready
 
 
 def test_the_committed_env_file_is_current(template: Template) -> None:
-    assert OUTPUT.read_text() == render(template), "run: .venv/bin/python -m local.envfile"
+    assert OUTPUT.read_text() == render(template), "run: .venv/bin/python -m local.demo.envfile"
 
 
 def test_every_function_points_at_the_local_endpoint(template: Template) -> None:
@@ -95,7 +96,7 @@ def test_the_file_for_another_port(
 def test_the_ready_message_says_what_containers_use(
     template: Template, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    local = LocalStack(template, Settings(moto_host="0.0.0.0", moto_port=4666))
+    local = Runner(template, Settings(moto_host="0.0.0.0", moto_port=4666))
     local.endpoint_url = "http://127.0.0.1:4666"
     local.container_endpoint = container_endpoint("0.0.0.0", 4666)
     print_ready(local, 0, envfile.RUNNING_OUTPUT)
@@ -109,7 +110,7 @@ def test_the_ready_message_says_what_containers_use(
 def test_the_ready_message_of_a_loopback_endpoint_names_no_container_endpoint(
     template: Template, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    local = LocalStack(template, Settings())
+    local = Runner(template, Settings())
     local.endpoint_url = "http://127.0.0.1:4566"
     print_ready(local, 0)
     assert "containers" not in capsys.readouterr().out

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.functions import load_handler
-from local.template import Template
+from local.aws.functions import load_handler
+from local.aws.template import Template
 from shop import apis
 
 WRITE_ACTIONS = {

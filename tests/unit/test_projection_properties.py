@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.functions import LambdaContext
+from local.aws.functions import LambdaContext
 from shop.catalog.projection import ProductsProjection
 from shop.projection.engine import ProjectionEngine
 from shop.streams import projector_handler

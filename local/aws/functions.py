@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.template import Function, Template
+from local.aws.template import Function, Template
 
 #: What any process talking to the local endpoint needs: a region and credentials that are not real.
 OFFLINE_ENVIRONMENT = {

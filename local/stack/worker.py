@@ -1,6 +1,6 @@
 """One function's execution environment: a process that loads the handler once and serves invokes.
 
-Started by ``local.pool`` with the function's environment. Frames on the two pipe descriptors are
+Started by ``local.stack.pool`` with the function's environment. Frames on the two pipe descriptors are
 a 4-byte big-endian length and a JSON document: ``{"event": ...}`` in, and
 ``{"ok": result}`` or ``{"error": "Type: message", "trace": "..."}`` out. The worker exits when
 its request pipe closes (the local stack stopped or died).
@@ -46,8 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stack stops us
 
-    from local import calls  # noqa: PLC0415 - after the environment is final
-    from local.functions import LambdaContext, load_module  # noqa: PLC0415
+    from local.aws import calls  # noqa: PLC0415 - after the environment is final
+    from local.aws.functions import LambdaContext, load_module  # noqa: PLC0415
 
     calls.record_from_environment(args.function)  # LOCAL_CALL_LOG: the IAM coverage check
     handler = getattr(load_module(args.function, Path(args.module)), args.attribute)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.filters import accepts, matches
+from local.aws.filters import accepts, matches
 
 RECORD = {
     "eventName": "INSERT",

@@ -1,10 +1,9 @@
-"""The sample events in ``events/`` and the fixed aggregates they address.
+"""The sample events in ``events/``: one or more per function, addressing the demo fixtures.
 
-``python -m local.samples`` regenerates every file in ``events/`` (a test keeps them current).
-Product ids derive from SKUs, so product samples address the demo catalog of ``local/seed.py``.
-Carts and orders have random ids, so the few the samples address are created at start-up with
-well-known ids, through the domain model and the event store (``create_sample_aggregates``); the
-rest of the system (projectors, policies) then handles them like any other.
+``python -m local.demo.samples`` regenerates every file in ``events/`` (a test keeps them current).
+HTTP samples are API Gateway HTTP API (payload 2.0) events built by the same code the local stack
+routes with; stream samples are DynamoDB Streams records of commits encoded by the event store's
+own codec.
 """
 
 from __future__ import annotations
@@ -12,73 +11,29 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.apigw import HttpRequest, RouteMatch, build_event
-from local.seed import DEMO_PRODUCTS
-from local.template import ROOT, Template
+from local import ROOT
+from local.aws.apigw import HttpRequest, RouteMatch, build_event
+from local.aws.template import Template
+from local.demo.fixtures import (
+    AT,
+    CHECKOUT_CART,
+    DEMO_CUSTOMER,
+    META,
+    OPEN_CART,
+    SAMPLE_ORDER,
+    STREAM_CART,
+    STREAM_ORDER,
+    product_id,
+)
+from local.demo.seed import DEMO_PRODUCTS
 
 EVENTS = ROOT / "events"
-DEMO_CUSTOMER = "demo-customer"
-OPEN_CART = "c0ffee00-0000-4000-8000-00000000ca01"  # lines: ESP-CUP-01 x1, FRENCH-PRESS x1
-CHECKOUT_CART = "c0ffee00-0000-4000-8000-00000000ca02"  # line: MUG-CLASSIC x1, for the checkout sample
-ORDERED_CART = "c0ffee00-0000-4000-8000-00000000ca03"  # checked out as SAMPLE_ORDER
-SAMPLE_ORDER = "c0ffee00-0000-4000-8000-0000000000d1"  # placed, reserved, confirmed by the pipeline
-STREAM_CART = "c0ffee00-0000-4000-8000-00000000ca04"  # only in stream samples
-STREAM_ORDER = "c0ffee00-0000-4000-8000-0000000000d2"  # placed by the OrderIntakePolicy sample
-AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-META = ("sample-correlation", "sample-request")
 STREAM_ARN_PREFIX = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 
-FIXTURE_CARTS: list[tuple[str, list[tuple[str, int]], str | None]] = [
-    (OPEN_CART, [("ESP-CUP-01", 1), ("FRENCH-PRESS", 1)], None),
-    (CHECKOUT_CART, [("MUG-CLASSIC", 1)], None),
-    (ORDERED_CART, [("GRINDER-HAND", 1)], SAMPLE_ORDER),
-]
 
-
-def product_id(sku: str) -> str:
-    from shop.catalog.domain import Product  # noqa: PLC0415 - the layer, imported on use
-
-    return Product.id_for_sku(sku)
-
-
-def _listed(sku: str) -> Any:
-    from shop.cart.domain import ListedProduct  # noqa: PLC0415
-    from shop.domain.money import Money  # noqa: PLC0415
-
-    _, name, _, cents, _, _ = next(p for p in DEMO_PRODUCTS if p[0] == sku)
-    return ListedProduct(product_id(sku), name, Money(amount=cents, currency="EUR"), active=True)
-
-
-def create_sample_aggregates(dynamodb: Any, physical: Mapping[str, str]) -> int:
-    """The carts (and, through checkout, the order) that ``events/`` addresses. Idempotent."""
-    if "CartEventStore" not in physical:
-        return 0
-    from shop.application import Repository  # noqa: PLC0415
-    from shop.cart.domain import Cart  # noqa: PLC0415
-    from shop.cart.events import cart_events  # noqa: PLC0415
-    from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
-    from shop.eventstore.model import EventMetadata  # noqa: PLC0415
-
-    repository = Repository(DynamoDBEventStore(dynamodb, physical["CartEventStore"]), cart_events)
-    created = 0
-    for cart_id, lines, order_id in FIXTURE_CARTS:
-        if repository.load(Cart, cart_id).exists:
-            continue
-        cart = Cart.create(cart_id, DEMO_CUSTOMER, "EUR")
-        for sku, quantity in lines:
-            cart.add_item(_listed(sku), quantity)
-        if order_id:
-            cart.check_out(order_id)
-        repository.save(cart, metadata=EventMetadata(*META))
-        created += 1
-    return created
-
-
-# ---------------------------------------------------------------------------- sample files
 def _http(
     template: Template, method: str, path: str, body: Any = None, query: str = "", api: str = ""
 ) -> dict[str, Any]:
@@ -102,7 +57,7 @@ def _http(
 
 
 def _route_for(routes: Mapping[tuple[str, str], Any], method: str, path: str) -> tuple[Any, dict[str, str]]:
-    from local.apigw import HttpApiRoutes  # noqa: PLC0415
+    from local.aws.apigw import HttpApiRoutes  # noqa: PLC0415
 
     found = HttpApiRoutes([r for (m, _), r in routes.items() if m == method]).match(method, path)
     if found is None:

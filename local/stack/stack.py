@@ -2,8 +2,9 @@
 
 ``Stack`` creates the template's tables and queues, resolves every function's environment, routes
 HTTP requests like API Gateway, and runs every stream subscription through an
-``EventSourceMapping``. How functions run is pluggable (``Invoker``): in this process for tests,
-or in worker processes with their own environment for ``make run``.
+``EventSourceMapping`` (``local.stack.delivery``). How functions run is pluggable (``Invoker``): in
+this process for tests, or in worker processes with their own environment for ``make run``
+(``local.stack.run``, which also serves the APIs over HTTP and runs the delivery in threads).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
-import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
-from local import calls
-from local.apigw import (
+from local.aws import calls
+from local.aws.apigw import (
     INTERNAL_ERROR,
     NOT_FOUND,
     HttpApiRoutes,
@@ -26,9 +26,11 @@ from local.apigw import (
     build_event,
     parse_result,
 )
-from local.esm import EventSourceMapping, FunctionError, StreamReader
-from local.functions import LambdaContext, function_environment, load_handler
-from local.template import Template, table_definition
+from local.aws.esm import EventSourceMapping, FunctionError, StreamReader
+from local.aws.functions import function_environment
+from local.aws.template import Template, table_definition
+from local.stack.delivery import Delivery, Source
+from local.stack.invokers import Invoker
 
 log = logging.getLogger("local")
 
@@ -39,32 +41,6 @@ def secret_names(template: Template, prefix: str = "", region: str = "us-east-1"
         logical: f"arn:aws:secretsmanager:{region}:123456789012:secret:{prefix}{logical}"
         for logical in template.of_type("AWS::SecretsManager::Secret")
     }
-
-
-class Invoker(Protocol):
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        """Run the function; raise ``FunctionError`` if its handler raised."""
-        ...
-
-
-class InProcessInvoker:
-    """Calls handlers in this process. All functions share ``os.environ``: the caller sets it."""
-
-    def __init__(self, template: Template) -> None:
-        self._functions = template.functions
-        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
-
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        handler = self._handlers.get(function)
-        if handler is None:
-            handler = self._handlers[function] = load_handler(self._functions[function])
-        try:
-            timeout = float(self._functions[function].properties.get("Timeout", 3))
-            with calls.acting_as(function):  # its AWS calls are the function's (local.calls)
-                return handler(event, LambdaContext(function, timeout_seconds=timeout))
-        except Exception as error:
-            log.debug("%s failed:\n%s", function, traceback.format_exc())
-            raise FunctionError(f"{type(error).__name__}: {error}") from error
 
 
 class StreamsClientFor:
@@ -91,10 +67,22 @@ class StreamsClientFor:
         return call
 
 
-class Clients(Protocol):
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients the stack itself uses (functions make their own)."""
+
     dynamodb: Any
     streams: Any
     sqs: Any
+
+    @classmethod
+    def connect(cls, endpoint_url: str | None = None) -> Clients:
+        """Clients of ``endpoint_url`` (the moto server), or of in-process ``mock_aws`` if None."""
+        import boto3  # noqa: PLC0415 - only where clients are made
+
+        return cls(
+            *(boto3.client(s, endpoint_url=endpoint_url) for s in ("dynamodb", "dynamodbstreams", "sqs"))
+        )
 
 
 class Stack:
@@ -119,8 +107,7 @@ class Stack:
         self.physical: dict[str, str] = {}
         self.attributes: dict[str, str] = {}
         self._queue_urls: dict[str, str] = {}
-        self.mappings: list[EventSourceMapping] = []
-        self.streams: dict[tuple[str, str], tuple[StreamReader, list[EventSourceMapping]]] = {}
+        self.delivery = Delivery([], self.log_line)
         self.invoker: Invoker | None = None
         self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
 
@@ -160,24 +147,22 @@ class Stack:
     def start_mappings(self, invoker: Invoker) -> None:
         """One event source mapping per subscription; subscriptions of a stream share its reader."""
         self.invoker = invoker
-        self.mappings = []
-        self.streams = {}
+        sources: dict[tuple[str, str], Source] = {}
         consumers: dict[tuple[str, str], tuple[str, ...]] = {}
         for subscription in self.template.subscriptions:
-            source = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
-            consumers[source] = (*consumers.get(source, ()), subscription.function)
+            key = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
+            consumers[key] = (*consumers.get(key, ()), subscription.function)
         for subscription in self.template.subscriptions:
-            source = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
-            if source not in self.streams:
-                arn = self.attributes[f"{source[0]}.StreamArn"]
-                client = StreamsClientFor(self.clients.streams, arn, consumers[source])
-                self.streams[source] = (StreamReader(client, arn, source[1]), [])
-            reader = self.streams[source][0]
+            key = (subscription.table, subscription.setting("StartingPosition", "TRIM_HORIZON"))
+            if key not in sources:
+                arn = self.attributes[f"{key[0]}.StreamArn"]
+                client = StreamsClientFor(self.clients.streams, arn, consumers[key])
+                sources[key] = Source(StreamReader(client, arn, key[1]))
             key_schema = self.template.tables[subscription.table]["KeySchema"]
-            self.mappings.append(
+            sources[key].mappings.append(
                 EventSourceMapping(
                     subscription,
-                    reader,
+                    sources[key].reader,
                     invoker.invoke,
                     functools.partial(self._send_failure, subscription.function),
                     partition_key=next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH"),
@@ -187,16 +172,11 @@ class Stack:
                     log=self.log_line,
                 )
             )
-            self.streams[source][1].append(self.mappings[-1])
+        self.delivery = Delivery(sources.values(), self.log_line)
 
-    def poll_streams(self) -> int:
-        """Read every stream once and offer what is new to each of its mappings."""
-        kept = 0
-        for reader, mappings in self.streams.values():
-            records = reader.read()
-            for mapping in mappings:
-                kept += mapping.offer(records)
-        return kept
+    @property
+    def mappings(self) -> list[EventSourceMapping]:
+        return self.delivery.mappings
 
     def _send_failure(self, function: str, destination: Any, message: Mapping[str, Any]) -> None:
         """Lambda sends the on-failure record with the function's execution role."""
@@ -205,33 +185,18 @@ class Stack:
         calls.record((function,), "sqs", "SendMessage", request)
         self.clients.sqs.send_message(**request)
 
+    # ------------------------------------------------------------------ delivery in this thread
+    def poll_streams(self) -> int:
+        """Read every stream once and offer what is new to its mappings."""
+        return self.delivery.poll()
+
     def drain(self, mappings: list[EventSourceMapping], *, timeout: float = 30.0) -> None:
         """Deliver what these mappings already hold (no new reads) until each is idle."""
-        deadline = time.monotonic() + timeout
-        while not all(m.idle for m in mappings):
-            delivered = [m.deliver() for m in mappings]  # every mapping: no short-circuit
-            if not any(delivered):
-                time.sleep(0.005)
-            if time.monotonic() > deadline:
-                raise TimeoutError("delivery did not settle")
+        self.delivery.drain(mappings, timeout=timeout)
 
     def pump(self, *, timeout: float = 30.0) -> int:
         """Deliver stream records until every mapping is idle and no new records arrive."""
-        deadline = time.monotonic() + timeout
-        delivered = 0
-        while True:
-            progressed = False
-            self.poll_streams()
-            for mapping in self.mappings:
-                while mapping.deliver():
-                    delivered += 1
-                    progressed = True
-            if not progressed and all(m.idle for m in self.mappings):
-                return delivered
-            if time.monotonic() > deadline:
-                raise TimeoutError("stream delivery did not settle")
-            if not progressed:
-                time.sleep(0.005)
+        return self.delivery.pump(timeout=timeout)
 
     # ------------------------------------------------------------------ HTTP
     def handle_http(self, api: str, request: HttpRequest) -> HttpResponse:
@@ -255,3 +220,20 @@ class Stack:
         except (TypeError, ValueError) as error:
             self.log_line(f"{function} returned a malformed response: {error}")
             return INTERNAL_ERROR, function
+
+    def request(
+        self, api: str, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
+        """An HTTP request to one of the stack's APIs, without a server (tests, benchmarks)."""
+        path, _, query = path.partition("?")
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
+        return self.handle_http(api, HttpRequest(method, path, query, all_headers, raw))
+
+    def command(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
+        return self.request("CommandApi", method, path, body, headers)
+
+    def query(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        return self.request("QueryApi", method, path, None, headers)

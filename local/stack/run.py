@@ -24,17 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from local import calls, envfile
-from local.esm import EventSourceMapping, StreamReader
-from local.functions import OFFLINE_ENVIRONMENT
-from local.pool import WorkerPoolInvoker
-from local.samples import create_sample_aggregates
-from local.seed import seed
-from local.server import ApiServer
-from local.stack import Stack
-from local.template import ROOT, TEMPLATE, Template
+from local import ROOT
+from local.aws import calls
+from local.aws.functions import OFFLINE_ENVIRONMENT
+from local.aws.template import TEMPLATE, Template
+from local.demo import envfile
+from local.demo.fixtures import create_sample_aggregates
+from local.demo.seed import seed
+from local.stack.pool import WorkerPoolInvoker
+from local.stack.server import ApiServer
+from local.stack.stack import Clients, Stack
 
 DEFAULT_PORTS = {"QueryApi": 3000, "CommandApi": 3001}
 #: The first request to each function waits for its workers to import the handler: on a loaded
@@ -50,13 +49,6 @@ def port_variable(api: str) -> str:
 
 def log(line: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
-
-
-@dataclass
-class Clients:
-    dynamodb: Any
-    streams: Any
-    sqs: Any
 
 
 @dataclass
@@ -90,7 +82,10 @@ class Settings:
         )
 
 
-class LocalStack:
+class Runner:
+    """``make run``: the moto endpoint process, the ``Stack`` with worker processes per function,
+    its delivery loops in threads, and an HTTP server per API."""
+
     def __init__(self, template: Template, settings: Settings) -> None:
         self.template = template
         self.settings = settings
@@ -109,9 +104,7 @@ class LocalStack:
         self._start_endpoint()
         for name, value in OFFLINE_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
-        clients = Clients(
-            *(boto3.client(s, endpoint_url=self.endpoint_url) for s in ("dynamodb", "dynamodbstreams", "sqs"))
-        )
+        clients = Clients.connect(self.endpoint_url)
         self.stack = Stack(self.template, clients, retry_delay=self.settings.retry_delay, log_line=log)
         self.stack.create_resources()
         self.invoker = WorkerPoolInvoker(
@@ -119,10 +112,7 @@ class LocalStack:
         )
         self.invoker.warm_all()
         self.stack.start_mappings(self.invoker)
-        for (table, _), (reader, mappings) in self.stack.streams.items():
-            self._thread(self._read, reader, mappings, name=f"read-{table}")
-        for mapping in self.stack.mappings:
-            self._thread(self._deliver, mapping, name=f"deliver-{mapping.function}")
+        self.stack.delivery.run_in_threads(self._thread, self.stopping, self.settings.poll_interval)
         for api, port in self.settings.ports.items():
             server = ApiServer(
                 api, (self.settings.host, port), lambda r, a=api: self.stack.serve_http(a, r), log
@@ -135,7 +125,7 @@ class LocalStack:
             [
                 sys.executable,
                 "-m",
-                "local.endpoint",
+                "local.aws.endpoint",
                 "--host",
                 self.settings.moto_host,
                 "--port",
@@ -177,39 +167,6 @@ class LocalStack:
         thread.start()
         self.threads.append(thread)
 
-    def _read(self, reader: StreamReader, mappings: list[EventSourceMapping]) -> None:
-        """One reader per stream: poll it, hand new records to every mapping of the stream."""
-        while not self.stopping.is_set():
-            try:
-                records = reader.read()
-            except Exception as error:  # keep polling; report what went wrong
-                if self.stopping.is_set():
-                    return
-                log(f"[stream] {reader.stream_arn}: {type(error).__name__}: {error}")
-                self.stopping.wait(1.0)
-                continue
-            for mapping in mappings:
-                try:
-                    mapping.offer(records)
-                except Exception as error:  # one mapping's trouble must not starve the others
-                    log(f"{mapping.name} could not take records: {type(error).__name__}: {error}")
-            if not records:
-                self.stopping.wait(self.settings.poll_interval)
-
-    def _deliver(self, mapping: EventSourceMapping) -> None:
-        """Invoke the mapping's function as soon as a batch is due (woken by new records)."""
-        while not self.stopping.is_set():
-            mapping.wakeup.clear()
-            try:
-                delivered = mapping.deliver()
-            except Exception as error:
-                if self.stopping.is_set():
-                    return
-                log(f"{mapping.name} {type(error).__name__}: {error}")
-                delivered = False
-            if not delivered:
-                mapping.wakeup.wait(self.settings.poll_interval)
-
     def settle(self, timeout: float = 15.0) -> None:
         """Wait until every subscription has delivered what its stream holds."""
         assert self.stack is not None
@@ -250,8 +207,8 @@ class LocalStack:
         deadline = time.monotonic() + 5
         for thread in self.threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        for mapping in self.stack.mappings if self.stack else []:
-            mapping.close()
+        if self.stack is not None:
+            self.stack.delivery.close()
         if self.endpoint_process is not None:
             self.endpoint_process.terminate()
             try:
@@ -269,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     template = Template(args.template)
     settings = Settings.from_env(template)
-    local = LocalStack(template, settings)
+    local = Runner(template, settings)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -302,7 +259,7 @@ def _stop_when_gone(pid: int, stop: threading.Event) -> None:
             stop.set()
 
 
-def print_ready(local: LocalStack, seeded: int, sam_env: Path | None = None) -> None:
+def print_ready(local: Runner, seeded: int, sam_env: Path | None = None) -> None:
     lines = ["", "Local stack ready:"]
     for api in local.servers:
         label = f"{api.removesuffix('Api')} API:"

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.apigw import HttpRequest, HttpResponse
+from local.aws.apigw import HttpRequest, HttpResponse
 
 #: API Gateway refuses payloads above 10 MB before any function runs.
 MAX_PAYLOAD = 10 * 1024 * 1024

@@ -1,7 +1,7 @@
 """Fixes to moto's DynamoDB so that stream readers see what DynamoDB would show them.
 
-``apply()`` (idempotent) is called by the moto server of ``local/endpoint.py`` and by
-``local/inprocess.py`` before ``mock_aws``. What it changes, and why (docs/moto-transactions.md):
+``apply()`` (idempotent) is called by the moto server of ``local/aws/endpoint.py`` and by
+``local/stack/inprocess.py`` before ``mock_aws``. What it changes, and why (docs/moto-transactions.md):
 
 * ``TransactWriteItems`` checks every item first (its condition, and one operation per item)
   against the current state, and writes nothing unless all pass. moto writes item by item and, when

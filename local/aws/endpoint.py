@@ -3,9 +3,9 @@
 moto's DynamoDB backend checks conditions and writes without locking, so two concurrent clients
 can both "win" a conditional put. Real DynamoDB makes each request atomic; serialising requests
 here restores that guarantee, which the concurrency tests and the local stack rely on. moto's
-transactions are patched too (``local/moto_patches.py``): a cancelled one leaves no stream record.
+transactions are patched too (``local/aws/moto_patches.py``): a cancelled one leaves no stream record.
 
-    python -m local.endpoint --host 127.0.0.1 --port 0    # prints "ready <port>" once listening
+    python -m local.aws.endpoint --host 127.0.0.1 --port 0    # prints "ready <port>" once listening
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def create_server(host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
         create_backend_app,
     )
 
-    from local import moto_patches  # noqa: PLC0415 - imports moto
+    from local.aws import moto_patches  # noqa: PLC0415 - imports moto
 
     moto_patches.apply()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))

@@ -1,4 +1,4 @@
-"""Starting ``python -m local`` (what ``make run`` runs) as a subprocess on free ports: e2e tests, bench."""
+"""``python -m local`` (what ``make run`` runs) as a subprocess on free ports, for e2e tests and bench."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from local import ROOT
 
 
 @dataclass
-class RunningStack:
+class StackProcess:
     process: subprocess.Popen[str]
     urls: dict[str, str]
     output: list[str] = field(default_factory=list)
@@ -51,7 +51,7 @@ class RunningStack:
         return self.process.wait(timeout=60)
 
 
-def start(template: Path | None = None, **environment: str) -> RunningStack:
+def start(template: Path | None = None, **environment: str) -> StackProcess:
     env = {
         **os.environ,
         "QUERY_PORT": "0",
@@ -68,7 +68,7 @@ def start(template: Path | None = None, **environment: str) -> RunningStack:
         arguments, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None
-    running = RunningStack(process, {})
+    running = StackProcess(process, {})
     for line in process.stdout:
         running.output.append(line)
         found = re.match(r"\s+([\w ]+?)(?: API)?:\s+(http://\S+)", line)
@@ -82,7 +82,7 @@ def start(template: Path | None = None, **environment: str) -> RunningStack:
     return running
 
 
-def _drain(running: RunningStack) -> None:
+def _drain(running: StackProcess) -> None:
     assert running.process.stdout is not None
     for line in running.process.stdout:
         running.output.append(line)

@@ -7,8 +7,8 @@ import threading
 import time
 from typing import Any
 
-from local.esm import EventSourceMapping, FunctionError
-from local.template import StreamSubscription
+from local.aws.esm import EventSourceMapping, FunctionError
+from local.aws.template import StreamSubscription
 
 
 class FakeReader:

@@ -7,32 +7,23 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+from local.aws.apigw import HttpResponse
 
 
 def call(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
-) -> Reply:
+) -> HttpResponse:
     data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(
         url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers.items()), response.read())
+            return HttpResponse(response.status, dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
-        return Reply(error.code, dict(error.headers.items()), error.read())
+        return HttpResponse(error.code, dict(error.headers.items()), error.read())
 
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

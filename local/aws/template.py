@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from local import ROOT
+
 TEMPLATE = ROOT / "template.yaml"
 
 

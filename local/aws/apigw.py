@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.template import HttpRoute
+from local.aws.template import HttpRoute
 
 _BINARY_TYPES = ("image/", "application/octet-stream", "application/zip", "application/pdf")
 

@@ -1,4 +1,4 @@
-"""The local HTTP server (local/server.py) over real sockets: a client that hangs up early costs one
+"""The local HTTP server (local/stack/server.py) over real sockets: a client that hangs up early costs one
 log line, never a traceback, and no function sees a truncated request."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from local.apigw import HttpRequest, HttpResponse
-from local.server import MAX_PAYLOAD, ApiServer
+from local.aws.apigw import HttpRequest, HttpResponse
+from local.stack.server import MAX_PAYLOAD, ApiServer
 
 #: Larger than any socket send buffer here (tcp_wmem max is 4 MB), so writing it to a client that
 #: has gone fails even if the client's reset arrived late.

@@ -1,4 +1,4 @@
-"""Recording which AWS calls each function makes (local/calls.py), for the IAM coverage check.
+"""Recording which AWS calls each function makes (local/aws/calls.py), for the IAM coverage check.
 
 What these tests record is also checked against template.yaml by tests/conftest.py, so they use
 the template's functions and resources and calls their roles allow.
@@ -12,8 +12,8 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
-from local import calls
-from local.calls import Call, CallFile, CallFileReader
+from local.aws import calls
+from local.aws.calls import Call, CallFile, CallFileReader
 
 
 def test_only_the_names_of_resources_are_kept() -> None:

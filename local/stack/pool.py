@@ -1,6 +1,6 @@
 """Functions in worker processes, like Lambda execution environments.
 
-Each function gets its own pool of worker processes (``local.worker``), each started with that
+Each function gets its own pool of worker processes (``local.stack.worker``), each started with that
 function's environment from the template, so Powertools service names, table names and cached
 clients never mix between functions. A worker serves one invocation at a time; concurrent
 invocations of one function use more workers, up to ``max_workers``.
@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
-from local.esm import FunctionError
-from local.template import ROOT, Function
-from local.worker import read_frame, write_frame
+from local import ROOT
+from local.aws.esm import FunctionError
+from local.aws.template import Function
+from local.stack.worker import read_frame, write_frame
 
 
 class Worker:
@@ -34,7 +35,7 @@ class Worker:
             [
                 sys.executable,
                 "-m",
-                "local.worker",
+                "local.stack.worker",
                 "--function",
                 function.logical_id,
                 "--module",

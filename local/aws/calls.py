@@ -9,7 +9,7 @@ Two ways calls get here:
 * function code: ``install()`` wraps botocore's ``BaseClient._make_api_call``; a call is recorded
   while ``acting_as(function)`` is in effect (``InProcessInvoker`` sets it around each invoke; a
   worker process sets it once for its function);
-* the event source mapping: ``local.stack`` calls ``record`` for what Lambda does with the
+* the event source mapping: ``local.stack.stack`` calls ``record`` for what Lambda does with the
   function's execution role (reading the stream, sending the on-failure record).
 
 Records go to every registered sink: a list (tests that run functions in process) or, when

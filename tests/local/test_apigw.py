@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from local.apigw import HttpApiRoutes, HttpRequest, RouteMatch, build_event, parse_result
-from local.template import HttpRoute
+from local.aws.apigw import HttpApiRoutes, HttpRequest, RouteMatch, build_event, parse_result
+from local.aws.template import HttpRoute
 
 
 def route(method: str, path: str, function: str = "F") -> HttpRoute:

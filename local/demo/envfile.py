@@ -7,8 +7,8 @@ in the local stack), the cursor secret is the local stack's, and ``AWS_ENDPOINT_
 endpoint as a container sees it. SAM passes a function only the variables its template declares,
 which is why the template declares ``AWS_ENDPOINT_URL`` (with no value in AWS).
 
-    python -m local.envfile                                  # regenerate local/sam-env.json
-    python -m local.envfile --port 4666 .local/sam-env.json  # for MOTO_PORT=4666
+    python -m local.demo.envfile                                  # regenerate local/sam-env.json
+    python -m local.demo.envfile --port 4666 .local/sam-env.json  # for MOTO_PORT=4666
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.functions import function_environment
-from local.stack import secret_names
-from local.template import ROOT, Template
+from local import ROOT
+from local.aws.functions import function_environment
+from local.aws.template import Template
+from local.stack.stack import secret_names
 
 OUTPUT = ROOT / "local" / "sam-env.json"
 #: Where ``make run`` writes the file for the endpoint it actually serves (git ignores ``.local/``).

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local.filters import accepts
-from local.template import StreamSubscription
+from local.aws.filters import accepts
+from local.aws.template import StreamSubscription
 
 
 class FunctionError(Exception):
@@ -414,7 +414,3 @@ class EventSourceMapping:
                 "streamArn": self._reader.stream_arn,
             },
         }
-
-
-def failure_message_body(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))

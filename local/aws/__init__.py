@@ -1,0 +1,1 @@
+"""What emulates AWS: template reading, the moto endpoint, API Gateway, Lambda, event source mappings."""

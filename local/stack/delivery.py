@@ -1,0 +1,132 @@
+"""Moving stream records to functions: the one delivery loop of the local stack.
+
+Each stream has one reader; what it reads is offered to every mapping of that stream (each keeps
+what its filter criteria accept), and each mapping delivers the batches that are due. Two steps,
+``read`` and ``deliver``, and two ways to run them: ``make run`` runs them in threads (one per
+stream, one per mapping, a deliverer woken as soon as its mapping takes records); tests and
+benchmarks call ``pump``, which runs the same steps in turn in the calling thread until every
+mapping is idle and nothing new arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from local.aws.esm import EventSourceMapping, StreamReader
+
+Log = Callable[[str], None]
+Spawn = Callable[..., None]
+
+
+@dataclass
+class Source:
+    """One stream and the mappings that consume it."""
+
+    reader: StreamReader
+    mappings: list[EventSourceMapping] = field(default_factory=list)
+
+
+class Delivery:
+    def __init__(self, sources: Iterable[Source], log: Log) -> None:
+        self.sources = list(sources)
+        self._log = log
+
+    @property
+    def mappings(self) -> list[EventSourceMapping]:
+        return [mapping for source in self.sources for mapping in source.mappings]
+
+    @property
+    def idle(self) -> bool:
+        return all(mapping.idle for mapping in self.mappings)
+
+    # ------------------------------------------------------------------ the two steps
+    def read(self, source: Source) -> int:
+        """Read the stream once; offer what is new to each of its mappings. How many records were read."""
+        records = source.reader.read()
+        for mapping in source.mappings:
+            try:
+                mapping.offer(records)
+            except Exception as error:  # one mapping's trouble must not starve the others
+                self._log(f"{mapping.name} could not take records: {type(error).__name__}: {error}")
+        return len(records)
+
+    @staticmethod
+    def deliver(mapping: EventSourceMapping) -> bool:
+        """Deliver the mapping's due batches; True if any was invoked (or started)."""
+        return mapping.deliver()
+
+    # ------------------------------------------------------------------ in the calling thread
+    def poll(self) -> int:
+        return sum(self.read(source) for source in self.sources)
+
+    def drain(self, mappings: list[EventSourceMapping], *, timeout: float = 30.0) -> None:
+        """Deliver what these mappings already hold (no new reads) until each is idle."""
+        deadline = time.monotonic() + timeout
+        while not all(m.idle for m in mappings):
+            delivered = [self.deliver(m) for m in mappings]  # every mapping: no short-circuit
+            if not any(delivered):
+                time.sleep(0.005)
+            if time.monotonic() > deadline:
+                raise TimeoutError("delivery did not settle")
+
+    def pump(self, *, timeout: float = 30.0) -> int:
+        """Read and deliver until every mapping is idle and no new records arrive; batches delivered."""
+        deadline = time.monotonic() + timeout
+        delivered = 0
+        while True:
+            progressed = False
+            self.poll()
+            for mapping in self.mappings:
+                while self.deliver(mapping):
+                    delivered += 1
+                    progressed = True
+            if not progressed and self.idle:
+                return delivered
+            if time.monotonic() > deadline:
+                raise TimeoutError("stream delivery did not settle")
+            if not progressed:
+                time.sleep(0.005)
+
+    # ------------------------------------------------------------------ in threads
+    def run_in_threads(self, spawn: Spawn, stopping: threading.Event, poll_interval: float) -> None:
+        """``spawn(target, *args, name=...)`` a reader per stream and a deliverer per mapping."""
+        for source in self.sources:
+            table = source.reader.stream_arn.split("/")[1]
+            spawn(self._read_until, source, stopping, poll_interval, name=f"read-{table}")
+        for mapping in self.mappings:
+            spawn(self._deliver_until, mapping, stopping, poll_interval, name=f"deliver-{mapping.function}")
+
+    def _read_until(self, source: Source, stopping: threading.Event, poll_interval: float) -> None:
+        while not stopping.is_set():
+            try:
+                read = self.read(source)
+            except Exception as error:  # keep polling; report what went wrong
+                if stopping.is_set():
+                    return
+                self._log(f"[stream] {source.reader.stream_arn}: {type(error).__name__}: {error}")
+                stopping.wait(1.0)
+                continue
+            if not read:
+                stopping.wait(poll_interval)
+
+    def _deliver_until(
+        self, mapping: EventSourceMapping, stopping: threading.Event, poll_interval: float
+    ) -> None:
+        while not stopping.is_set():
+            mapping.wakeup.clear()
+            try:
+                delivered = self.deliver(mapping)
+            except Exception as error:
+                if stopping.is_set():
+                    return
+                self._log(f"{mapping.name} {type(error).__name__}: {error}")
+                delivered = False
+            if not delivered:
+                mapping.wakeup.wait(poll_interval)
+
+    def close(self) -> None:
+        for mapping in self.mappings:
+            mapping.close()
