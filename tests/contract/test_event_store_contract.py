@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.memory import InMemoryEventStore
@@ -89,6 +90,48 @@ def test_load_after_a_version_returns_only_later_events(store: EventStore) -> No
     assert [e.version for e in store.load("s", after_version=2)] == [3, 4]
     assert store.load("s", after_version=4) == []
     assert store.load("missing") == []
+
+
+def test_load_after_a_version_with_one_event_commits(store: EventStore) -> None:
+    """Commit boundaries at every version: ``after_version`` excludes exactly the events up to it."""
+    for version in range(4):
+        store.append("s", version, [event(version + 1)], META)
+
+    for after in range(5):
+        assert [e.version for e in store.load("s", after_version=after)] == list(range(after + 1, 5))
+
+
+def test_a_stream_larger_than_one_query_page_loads_whole(store: EventStore) -> None:
+    """DynamoDB answers a Query with at most 1 MB; a longer stream takes several pages."""
+    commits, pad = 14, "p" * 100_000  # ~1.4 MB of commits
+    for version in range(commits):
+        store.append("big", version, [NewEvent("Padded", {"n": version + 1, "pad": pad})], META)
+    if isinstance(store, DynamoDBEventStore):
+        store = DynamoDBEventStore(CountingQueries(store._client), store.table_name)  # type: ignore[arg-type]
+
+    loaded = store.load("big")
+    assert [e.data["n"] for e in loaded] == list(range(1, commits + 1))
+    assert all(e.data["pad"] == pad for e in loaded)
+    assert [e.version for e in store.load("big", after_version=3)] == list(range(4, commits + 1))
+    if isinstance(store, DynamoDBEventStore):
+        assert store._client.pages[0] >= 2, "the stream fitted one page; the test proves nothing"
+
+
+class CountingQueries:
+    """A DynamoDB client that counts the Query pages it fetches (per call of ``load``)."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.pages: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def query(self, **request: object) -> object:
+        if "ExclusiveStartKey" not in request:
+            self.pages.append(0)
+        self.pages[-1] += 1
+        return self._client.query(**request)  # type: ignore[attr-defined]
 
 
 def test_streams_are_independent(store: EventStore) -> None:
@@ -224,6 +267,60 @@ def test_a_write_repeated_by_sdk_retries_is_not_a_conflict(endpoint_dynamodb, te
     assert [e.data["n"] for e in store.load("s")] == [1, 2]
     with pytest.raises(ConcurrencyError):  # a genuinely stale writer still loses
         DynamoDBEventStore(endpoint_dynamodb, table).append("s", 1, [event(9)], META)
+
+
+class CancelsTransactions:
+    """A DynamoDB client whose transactions are cancelled, writing nothing, for the given reasons
+    (``CancellationReasons`` as DynamoDB returns them: one per item, ``None`` for items that were fine)."""
+
+    def __init__(self, client: object, codes: list[str]) -> None:
+        self._client = client
+        self._codes = codes
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: object) -> object:
+        reasons = [{"Code": code, "Message": f"{code} on this item"} for code in self._codes]
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": reasons,  # type: ignore[typeddict-unknown-key]
+            },
+            "TransactWriteItems",
+        )
+
+
+@pytest.mark.parametrize(
+    ("codes", "stale"),
+    [
+        (["ConditionalCheckFailed", "None", "None"], ("a",)),
+        (["None", "TransactionConflict", "None"], ("b",)),
+        (["None", "None", "ConditionalCheckFailed"], ("c",)),
+        (["None", "ValidationError", "None"], None),
+        (["ThrottlingError", "None", "None"], None),
+        (["None", "None", "ProvisionedThroughputExceeded"], None),
+        ([], ("a", "b", "c")),  # no reasons given: nothing was written, so a retry is safe
+    ],
+)
+def test_only_conflicts_cancel_a_transaction_as_a_concurrency_error(
+    endpoint_dynamodb, template, codes: list[str], stale: tuple[str, ...] | None
+) -> None:  # type: ignore[no-untyped-def]
+    """A conflict is retried by the caller; any other reason (an invalid item, throttling) is an
+    error of its own and must surface as it is, not be retried as a race."""
+    table = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    store = DynamoDBEventStore(CancelsTransactions(endpoint_dynamodb, codes), table)  # type: ignore[arg-type]
+    writes = [StreamWrite("a", 0, [event(1)]), StreamWrite("b", 0, [event(2)])]
+
+    if stale is not None:
+        with pytest.raises(ConcurrencyError) as conflict:
+            store.append_all(writes, META, unchanged=[StreamCheck("c", 0)])
+        assert conflict.value.stream_ids == stale
+    else:
+        with pytest.raises(ClientError) as raised:
+            store.append_all(writes, META, unchanged=[StreamCheck("c", 0)])
+        assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert store.load("a") == []
 
 
 def test_a_write_can_require_other_streams_to_be_unchanged(store: EventStore) -> None:

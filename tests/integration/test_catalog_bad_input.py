@@ -127,6 +127,15 @@ def test_a_body_that_is_not_json_is_415(stack: Any) -> None:
     assert_problem(response, 415)
 
 
+def test_json_media_types_other_than_application_json_are_json(stack: Any) -> None:
+    """Regression: ``+json`` types and other letter cases passed the 415 screen, then were 500s."""
+    for content_type in ("application/merge-patch+json", "Application/JSON"):
+        body = json.dumps(GOOD_PRODUCT | {"sku": f"MUG-{len(content_type)}"}).encode()
+        assert stack.command("POST", "/products", body, headers={"content-type": content_type}).status == 201
+    empty = stack.command("POST", "/products", b"", headers={"content-type": "text/plain"})
+    assert assert_problem(empty, 400)["type"] == "urn:shop:problem:malformed-json"
+
+
 def test_if_match_guards_commands(stack: Any, product: str) -> None:
     price = {"amount": 2, "currency": "EUR"}
     problem = assert_problem(

@@ -1,0 +1,309 @@
+"""The HTTP edge on its own: which status and problem ``type`` each error becomes, and the body limit.
+
+Routes here raise each error on purpose, so the mapping is checked for every ``ShopError`` rather
+than for the few a route happens to reach in the integration tests.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import Field
+
+from local.apigw import HttpRequest, RouteMatch, build_event, parse_result
+from local.functions import LambdaContext
+from local.template import HttpRoute
+from shop.application.messages import Command
+from shop.errors import (
+    BadRequest,
+    ConcurrencyConflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    RuleViolated,
+    ShopError,
+    VersionMismatch,
+)
+from shop.http import ShopRouter, http_handler
+from shop.http.handler import MAX_BODY_BYTES
+from shop.http.problems import HttpProblem
+from shop.http.request import command_context, correlation_id, expected_version, resource_id
+
+router = ShopRouter()
+RAISED: dict[str, ShopError] = {}
+
+
+@router.post("/raise/<kind>")
+def raise_error(kind: str) -> dict[str, Any]:
+    raise RAISED[kind]
+
+
+@router.post("/echo")
+def echo() -> dict[str, Any]:
+    return {"bytes": len((router.current_event.decoded_body or "").encode())}
+
+
+class Thing(Command):
+    name: str = Field(min_length=1)
+    count: int = Field(ge=1)
+
+
+@router.post("/things")
+def create_thing(body: Annotated[Thing, Body()]) -> dict[str, Any]:
+    return {"name": body.name}
+
+
+@router.get("/things")
+def list_things(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    return {"limit": limit}
+
+
+@router.get("/crash")
+def crash() -> dict[str, Any]:
+    raise RuntimeError("a bug with a secret in its message")
+
+
+handler = http_handler(router, known_routes=[("DELETE", "/things/{thingId}")])
+
+
+def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+    request = HttpRequest(method, path, headers=headers or {"content-type": "application/json"}, body=body)
+    match = RouteMatch(HttpRoute("Api", method, path, "Fn"), {})
+    return parse_result(handler(build_event(request, match, api_id="api"), LambdaContext("Fn")))
+
+
+def all_subclasses(cls: type) -> set[type]:
+    return {sub for direct in cls.__subclasses__() for sub in {direct, *all_subclasses(direct)}}
+
+
+#: Every ShopError, the status it must become and its problem type (spec section 4).
+MAPPING: list[tuple[ShopError, int, str]] = [
+    (NotFound("Product x does not exist."), 404, "urn:shop:problem:not-found"),
+    (RuleViolated("A discontinued product cannot change."), 409, "urn:shop:problem:rule-violated"),
+    (RuleViolated("Too many.", code="quantity-limit"), 409, "urn:shop:problem:quantity-limit"),
+    (ConcurrencyConflict("Changed concurrently; try again."), 409, "urn:shop:problem:concurrency-conflict"),
+    (InvalidInput([FieldError("name", "must not be empty")]), 422, "urn:shop:problem:validation-failed"),
+    (BadRequest("The cursor is invalid."), 400, "urn:shop:problem:bad-request"),
+    (VersionMismatch(3, 4), 412, "urn:shop:problem:version-mismatch"),
+    (ShopError("Something the caller got wrong."), 400, "urn:shop:problem:shop-error"),
+]
+
+
+def test_the_mapping_names_every_shop_error() -> None:
+    assert {type(error) for error, _, _ in MAPPING} == {ShopError, *all_subclasses(ShopError)}
+
+
+@pytest.mark.parametrize(("error", "status", "problem_type"), MAPPING, ids=lambda v: getattr(v, "code", None))
+def test_each_shop_error_becomes_its_status_and_problem_type(
+    error: ShopError, status: int, problem_type: str
+) -> None:
+    kind = f"{type(error).__name__}-{error.code}"
+    RAISED[kind] = error
+
+    response = call("POST", f"/raise/{kind}")
+
+    assert response.status == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == problem_type
+    assert body["status"] == status
+    assert body["detail"] == error.detail
+    assert body["title"]
+    if isinstance(error, InvalidInput):
+        assert body["errors"] == [{"field": "name", "message": "must not be empty"}]
+    else:
+        assert "errors" not in body
+
+
+def json_body_of_size(size: int) -> bytes:
+    skeleton = b'{"pad":""}'
+    body = b'{"pad":"' + b"x" * (size - len(skeleton)) + b'"}'
+    assert len(body) == size
+    return body
+
+
+@pytest.mark.parametrize("encoded", [False, True], ids=["text", "base64"])
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413(encoded: bool) -> None:
+    def post(body: bytes) -> Any:
+        request = HttpRequest("POST", "/echo", headers={"content-type": "application/json"}, body=body)
+        event = build_event(request, RouteMatch(HttpRoute("Api", "POST", "/echo", "Fn"), {}), api_id="api")
+        if encoded:
+            event |= {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
+        return parse_result(handler(event, LambdaContext("Fn")))
+
+    assert MAX_BODY_BYTES == 64 * 1024
+
+    at_limit = post(json_body_of_size(MAX_BODY_BYTES))
+    assert (at_limit.status, at_limit.json()) == (200, {"bytes": MAX_BODY_BYTES})
+
+    over = post(json_body_of_size(MAX_BODY_BYTES + 1))
+    assert over.status == 413
+    assert over.headers["Content-Type"] == "application/problem+json"
+    problem = over.json()
+    assert problem["status"] == 413
+    assert problem["type"] == "urn:shop:problem:content-too-large"
+    assert str(MAX_BODY_BYTES) in problem["detail"]
+
+
+def test_the_limit_counts_bytes_not_characters() -> None:
+    """A body of two-byte characters exactly at the limit in bytes passes; one character more is over."""
+    text = "é" * ((MAX_BODY_BYTES - len(b'{"p":""}')) // 2)
+    at_limit = ('{"p":"' + text + '"}').encode()
+    assert len(at_limit) == MAX_BODY_BYTES
+    assert len(at_limit.decode()) < MAX_BODY_BYTES
+    assert call("POST", "/echo", at_limit).status == 200
+    assert call("POST", "/echo", ('{"p":"' + text + 'é"}').encode()).status == 413
+
+
+def problem_of(response: Any, status: int, problem_type: str) -> dict[str, Any]:
+    assert (response.status, response.headers["Content-Type"]) == (status, "application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["type"]) == (status, problem_type)
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "problem_type"),
+    [
+        (b"{oops", JSON, 400, "urn:shop:problem:malformed-json"),
+        (b"", JSON, 400, "urn:shop:problem:malformed-json"),
+        (b"\xff\xfe{}", JSON, 400, "urn:shop:problem:malformed-json"),
+        (b'{"name": "x"}', {"content-type": "text/plain"}, 415, "urn:shop:problem:unsupported-media-type"),
+        (b'{"name": "", "count": 0}', JSON, 422, "urn:shop:problem:validation-failed"),
+        (b'{"name": "x", "count": 1, "extra": 1}', JSON, 422, "urn:shop:problem:validation-failed"),
+        (b"[1]", JSON, 422, "urn:shop:problem:validation-failed"),
+    ],
+)
+def test_bodies_the_edge_refuses(
+    body: bytes, headers: dict[str, str], status: int, problem_type: str
+) -> None:
+    problem = problem_of(call("POST", "/things", body, headers), status, problem_type)
+    if status == 422:
+        assert problem["errors"]
+        assert all(set(error) == {"field", "message"} for error in problem["errors"])
+    else:
+        assert "errors" not in problem
+
+
+def test_validation_errors_name_each_field() -> None:
+    problem = problem_of(
+        call("POST", "/things", b'{"name": "", "count": 0}'), 422, "urn:shop:problem:validation-failed"
+    )
+    assert sorted(error["field"] for error in problem["errors"]) == ["count", "name"]
+    assert all(not error["message"].startswith("Value error") for error in problem["errors"])
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "Application/Json ; charset=UTF-8",
+        "application/merge-patch+json",
+        "application/vnd.api+json",
+    ],
+)
+def test_any_json_media_type_is_read_as_json(content_type: str) -> None:
+    """Regression: Powertools parses only ``application/json`` as spelled; other JSON types were 500s."""
+    response = call("POST", "/things", b'{"name": "x", "count": 1}', {"Content-Type": content_type})
+    assert (response.status, response.json()) == (200, {"name": "x"})
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_a_missing_body_under_another_media_type_is_400_like_any_missing_body(content_type: str) -> None:
+    """Regression: an empty body with a non-JSON media type passed the screen and was a 500."""
+    problem = problem_of(
+        call("POST", "/things", b"", {"content-type": content_type}), 400, "urn:shop:problem:malformed-json"
+    )
+    assert problem["detail"] == "A JSON object body is required."
+
+
+def test_a_body_that_is_not_base64_is_400() -> None:
+    request = HttpRequest("POST", "/things", headers=JSON, body=b"{}")
+    event = build_event(request, RouteMatch(HttpRoute("Api", "POST", "/things", "Fn"), {}), api_id="api")
+    event |= {"body": "not base64!", "isBase64Encoded": True}
+    problem_of(parse_result(handler(event, LambdaContext("Fn"))), 400, "urn:shop:problem:malformed-json")
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=many"])
+def test_bad_query_parameters_are_400_naming_the_parameter(query: str) -> None:
+    request = HttpRequest("GET", "/things", query=query)
+    event = build_event(request, RouteMatch(HttpRoute("Api", "GET", "/things", "Fn"), {}), api_id="api")
+    problem = problem_of(
+        parse_result(handler(event, LambdaContext("Fn"))), 400, "urn:shop:problem:bad-request"
+    )
+    assert [error["field"] for error in problem["errors"]] == ["limit"]
+
+
+def test_unknown_paths_are_404_and_known_paths_with_another_method_are_405() -> None:
+    problem_of(call("GET", "/nothing/here"), 404, "urn:shop:problem:not-found")
+    not_allowed = call("PUT", "/things")
+    problem_of(not_allowed, 405, "urn:shop:problem:method-not-allowed")
+    assert not_allowed.headers["Allow"] == "GET, POST"
+    other = call("GET", "/things/abc")  # declared by another function of the same API
+    problem_of(other, 405, "urn:shop:problem:method-not-allowed")
+    assert other.headers["Allow"] == "DELETE"
+
+
+def test_an_unexpected_error_is_a_500_problem_without_details() -> None:
+    response = call("GET", "/crash")
+    problem = problem_of(response, 500, "urn:shop:problem:internal-error")
+    assert "secret" not in response.body.decode()
+    assert "Traceback" not in response.body.decode()
+    assert "secret" not in problem["detail"]
+
+
+def event_with(headers: dict[str, str], request_id: str = "req-1") -> APIGatewayProxyEventV2:
+    return APIGatewayProxyEventV2({"headers": headers, "requestContext": {"requestId": request_id}})
+
+
+@pytest.mark.parametrize(
+    ("header", "part", "expected"),
+    [
+        (None, 0, None),
+        ("*", 0, None),
+        (' "3" ', 0, 3),
+        ('W/"3"', 0, 3),
+        ('"2.5"', 0, 2),
+        ('"2.5"', 1, 5),
+        ('"7"', 1, 7),
+    ],
+)
+def test_if_match_names_the_expected_version(header: str | None, part: int, expected: int | None) -> None:
+    headers = {} if header is None else {"if-match": header}
+    assert expected_version(event_with(headers), part) == expected
+
+
+@pytest.mark.parametrize("header", ["3", '"three"', '"1.2.3"', '"-1"', "", '"1234567890123456789"'])
+def test_a_malformed_if_match_is_a_400(header: str) -> None:
+    with pytest.raises(HttpProblem) as refused:
+        expected_version(event_with({"if-match": header}))
+    assert (refused.value.status, refused.value.code) == (400, "bad-precondition")
+
+
+def test_ids_are_canonical_uuids() -> None:
+    upper = "9B2F7C1E-3D4A-4E5F-8A6B-7C8D9E0F1A2B"
+    assert resource_id(upper, "Product") == upper.lower()
+    for bad in ("123", f"urn:uuid:{upper}", upper.replace("-", ""), f"{upper}x", ""):
+        with pytest.raises(NotFound, match=r"^Product "):
+            resource_id(bad, "Product")
+
+
+def test_commands_carry_the_callers_correlation_id_when_it_is_sane() -> None:
+    sane = command_context(event_with({"x-correlation-id": "abc-123", "if-match": '"4"'}))
+    assert (sane.correlation_id, sane.causation_id, sane.expected_version) == ("abc-123", "req-1", 4)
+    for insane in ("", "has space", "x" * 129, "ünï"):
+        assert correlation_id(event_with({"x-correlation-id": insane})) == "req-1"
+    assert correlation_id(event_with({"x-correlation-id": "x" * 128})) == "x" * 128
