@@ -33,18 +33,7 @@ from shop.http.handler import MAX_BODY_BYTES
 from shop.http.problems import HttpProblem
 from shop.http.request import command_context, correlation_id, expected_version, resource_id
 
-router = ShopRouter()
 RAISED: dict[str, ShopError] = {}
-
-
-@router.post("/raise/<kind>")
-def raise_error(kind: str) -> dict[str, Any]:
-    raise RAISED[kind]
-
-
-@router.post("/echo")
-def echo() -> dict[str, Any]:
-    return {"bytes": len((router.current_event.decoded_body or "").encode())}
 
 
 class Thing(Command):
@@ -52,28 +41,52 @@ class Thing(Command):
     count: int = Field(ge=1)
 
 
-@router.post("/things")
-def create_thing(body: Annotated[Thing, Body()]) -> dict[str, Any]:
-    return {"name": body.name}
+def make_handler() -> Any:
+    """Routes that raise, echo and validate. Built per test, not at import: mutation testing can only
+    reach code that runs inside a test (route registration, the resolver, the 405 table)."""
+    router = ShopRouter()
+
+    @router.post("/raise/<kind>")
+    def raise_error(kind: str) -> dict[str, Any]:
+        raise RAISED[kind]
+
+    @router.post("/echo")
+    def echo() -> dict[str, Any]:
+        return {"bytes": len((router.current_event.decoded_body or "").encode())}
+
+    @router.post("/things")
+    def create_thing(body: Annotated[Thing, Body()]) -> dict[str, Any]:
+        return {"name": body.name}
+
+    @router.get("/things")
+    def list_things(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+        return {"limit": limit}
+
+    @router.get("/crash")
+    def crash() -> dict[str, Any]:
+        raise RuntimeError("a bug with a secret in its message")
+
+    return http_handler(router, known_routes=[("DELETE", "/things/{thingId}")])
 
 
-@router.get("/things")
-def list_things(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
-    return {"limit": limit}
+class Edge:
+    def __init__(self) -> None:
+        self.handler = make_handler()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        return parse_result(self.handler(event, LambdaContext("Fn")))
+
+    def call(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+        request = HttpRequest(
+            method, path, headers=headers or {"content-type": "application/json"}, body=body
+        )
+        match = RouteMatch(HttpRoute("Api", method, path, "Fn"), {})
+        return self.invoke(build_event(request, match, api_id="api"))
 
 
-@router.get("/crash")
-def crash() -> dict[str, Any]:
-    raise RuntimeError("a bug with a secret in its message")
-
-
-handler = http_handler(router, known_routes=[("DELETE", "/things/{thingId}")])
-
-
-def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
-    request = HttpRequest(method, path, headers=headers or {"content-type": "application/json"}, body=body)
-    match = RouteMatch(HttpRoute("Api", method, path, "Fn"), {})
-    return parse_result(handler(build_event(request, match, api_id="api"), LambdaContext("Fn")))
+@pytest.fixture
+def edge() -> Edge:
+    return Edge()
 
 
 def all_subclasses(cls: type) -> set[type]:
@@ -99,12 +112,12 @@ def test_the_mapping_names_every_shop_error() -> None:
 
 @pytest.mark.parametrize(("error", "status", "problem_type"), MAPPING, ids=lambda v: getattr(v, "code", None))
 def test_each_shop_error_becomes_its_status_and_problem_type(
-    error: ShopError, status: int, problem_type: str
+    edge: Edge, error: ShopError, status: int, problem_type: str
 ) -> None:
     kind = f"{type(error).__name__}-{error.code}"
     RAISED[kind] = error
 
-    response = call("POST", f"/raise/{kind}")
+    response = edge.call("POST", f"/raise/{kind}")
 
     assert response.status == status
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -127,13 +140,13 @@ def json_body_of_size(size: int) -> bytes:
 
 
 @pytest.mark.parametrize("encoded", [False, True], ids=["text", "base64"])
-def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413(encoded: bool) -> None:
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413(edge: Edge, encoded: bool) -> None:
     def post(body: bytes) -> Any:
         request = HttpRequest("POST", "/echo", headers={"content-type": "application/json"}, body=body)
         event = build_event(request, RouteMatch(HttpRoute("Api", "POST", "/echo", "Fn"), {}), api_id="api")
         if encoded:
             event |= {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
-        return parse_result(handler(event, LambdaContext("Fn")))
+        return edge.invoke(event)
 
     assert MAX_BODY_BYTES == 64 * 1024
 
@@ -149,14 +162,14 @@ def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413(encode
     assert str(MAX_BODY_BYTES) in problem["detail"]
 
 
-def test_the_limit_counts_bytes_not_characters() -> None:
+def test_the_limit_counts_bytes_not_characters(edge: Edge) -> None:
     """A body of two-byte characters exactly at the limit in bytes passes; one character more is over."""
     text = "é" * ((MAX_BODY_BYTES - len(b'{"p":""}')) // 2)
     at_limit = ('{"p":"' + text + '"}').encode()
     assert len(at_limit) == MAX_BODY_BYTES
     assert len(at_limit.decode()) < MAX_BODY_BYTES
-    assert call("POST", "/echo", at_limit).status == 200
-    assert call("POST", "/echo", ('{"p":"' + text + 'é"}').encode()).status == 413
+    assert edge.call("POST", "/echo", at_limit).status == 200
+    assert edge.call("POST", "/echo", ('{"p":"' + text + 'é"}').encode()).status == 413
 
 
 def problem_of(response: Any, status: int, problem_type: str) -> dict[str, Any]:
@@ -184,9 +197,9 @@ JSON = {"content-type": "application/json"}
     ],
 )
 def test_bodies_the_edge_refuses(
-    body: bytes, headers: dict[str, str], status: int, problem_type: str
+    edge: Edge, body: bytes, headers: dict[str, str], status: int, problem_type: str
 ) -> None:
-    problem = problem_of(call("POST", "/things", body, headers), status, problem_type)
+    problem = problem_of(edge.call("POST", "/things", body, headers), status, problem_type)
     if status == 422:
         assert problem["errors"]
         assert all(set(error) == {"field", "message"} for error in problem["errors"])
@@ -194,9 +207,9 @@ def test_bodies_the_edge_refuses(
         assert "errors" not in problem
 
 
-def test_validation_errors_name_each_field() -> None:
+def test_validation_errors_name_each_field(edge: Edge) -> None:
     problem = problem_of(
-        call("POST", "/things", b'{"name": "", "count": 0}'), 422, "urn:shop:problem:validation-failed"
+        edge.call("POST", "/things", b'{"name": "", "count": 0}'), 422, "urn:shop:problem:validation-failed"
     )
     assert sorted(error["field"] for error in problem["errors"]) == ["count", "name"]
     assert all(not error["message"].startswith("Value error") for error in problem["errors"])
@@ -213,52 +226,51 @@ def test_validation_errors_name_each_field() -> None:
         "application/vnd.api+json",
     ],
 )
-def test_any_json_media_type_is_read_as_json(content_type: str) -> None:
+def test_any_json_media_type_is_read_as_json(edge: Edge, content_type: str) -> None:
     """Regression: Powertools parses only ``application/json`` as spelled; other JSON types were 500s."""
-    response = call("POST", "/things", b'{"name": "x", "count": 1}', {"Content-Type": content_type})
+    response = edge.call("POST", "/things", b'{"name": "x", "count": 1}', {"Content-Type": content_type})
     assert (response.status, response.json()) == (200, {"name": "x"})
 
 
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
 )
-def test_a_missing_body_under_another_media_type_is_400_like_any_missing_body(content_type: str) -> None:
+def test_a_missing_body_under_another_media_type_is_400_like_any_missing_body(
+    edge: Edge, content_type: str
+) -> None:
     """Regression: an empty body with a non-JSON media type passed the screen and was a 500."""
-    problem = problem_of(
-        call("POST", "/things", b"", {"content-type": content_type}), 400, "urn:shop:problem:malformed-json"
-    )
+    response = edge.call("POST", "/things", b"", {"content-type": content_type})
+    problem = problem_of(response, 400, "urn:shop:problem:malformed-json")
     assert problem["detail"] == "A JSON object body is required."
 
 
-def test_a_body_that_is_not_base64_is_400() -> None:
+def test_a_body_that_is_not_base64_is_400(edge: Edge) -> None:
     request = HttpRequest("POST", "/things", headers=JSON, body=b"{}")
     event = build_event(request, RouteMatch(HttpRoute("Api", "POST", "/things", "Fn"), {}), api_id="api")
     event |= {"body": "not base64!", "isBase64Encoded": True}
-    problem_of(parse_result(handler(event, LambdaContext("Fn"))), 400, "urn:shop:problem:malformed-json")
+    problem_of(edge.invoke(event), 400, "urn:shop:problem:malformed-json")
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=many"])
-def test_bad_query_parameters_are_400_naming_the_parameter(query: str) -> None:
+def test_bad_query_parameters_are_400_naming_the_parameter(edge: Edge, query: str) -> None:
     request = HttpRequest("GET", "/things", query=query)
     event = build_event(request, RouteMatch(HttpRoute("Api", "GET", "/things", "Fn"), {}), api_id="api")
-    problem = problem_of(
-        parse_result(handler(event, LambdaContext("Fn"))), 400, "urn:shop:problem:bad-request"
-    )
+    problem = problem_of(edge.invoke(event), 400, "urn:shop:problem:bad-request")
     assert [error["field"] for error in problem["errors"]] == ["limit"]
 
 
-def test_unknown_paths_are_404_and_known_paths_with_another_method_are_405() -> None:
-    problem_of(call("GET", "/nothing/here"), 404, "urn:shop:problem:not-found")
-    not_allowed = call("PUT", "/things")
+def test_unknown_paths_are_404_and_known_paths_with_another_method_are_405(edge: Edge) -> None:
+    problem_of(edge.call("GET", "/nothing/here"), 404, "urn:shop:problem:not-found")
+    not_allowed = edge.call("PUT", "/things")
     problem_of(not_allowed, 405, "urn:shop:problem:method-not-allowed")
     assert not_allowed.headers["Allow"] == "GET, POST"
-    other = call("GET", "/things/abc")  # declared by another function of the same API
+    other = edge.call("GET", "/things/abc")  # declared by another function of the same API
     problem_of(other, 405, "urn:shop:problem:method-not-allowed")
     assert other.headers["Allow"] == "DELETE"
 
 
-def test_an_unexpected_error_is_a_500_problem_without_details() -> None:
-    response = call("GET", "/crash")
+def test_an_unexpected_error_is_a_500_problem_without_details(edge: Edge) -> None:
+    response = edge.call("GET", "/crash")
     problem = problem_of(response, 500, "urn:shop:problem:internal-error")
     assert "secret" not in response.body.decode()
     assert "Traceback" not in response.body.decode()

@@ -229,20 +229,37 @@ def test_the_store_rejects_a_commit_size_no_cart_can_reach() -> None:
     assert NewEvent("x", {}).schema_version == 1
 
 
-def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(shop: Checkout) -> None:
-    import time  # noqa: PLC0415
+def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(
+    shop: Checkout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a clock of its own: every pause takes its longest jittered value and costs no real time."""
+    from types import SimpleNamespace  # noqa: PLC0415
 
+    from shop.application import commands  # noqa: PLC0415
+    from shop.catalog import policies  # noqa: PLC0415
     from shop.errors import ConcurrencyConflict  # noqa: PLC0415
     from shop.eventstore.store import ConcurrencyError  # noqa: PLC0415
 
+    clock = SimpleNamespace(now=100.0)
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    monkeypatch.setattr(commands, "time", SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(commands, "random", SimpleNamespace(uniform=lambda _low, high: high))
+    monkeypatch.setattr(policies, "time", SimpleNamespace(monotonic=lambda: clock.now))
     shop.stock(CUP, 3)
+    attempts = []
 
     def always_stale(writes: Any, metadata: EventMetadata, **_: Any) -> None:
+        attempts.append(clock.now)
         raise ConcurrencyError([w.stream_id for w in writes])
 
     shop.catalog.append_all = always_stale  # type: ignore[method-assign]
     policy = StockReservationPolicy(shop.catalog_repo, retries=1000, time_budget=0.3)
-    started = time.monotonic()
     with pytest.raises(ConcurrencyConflict):
         policy.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 1)]}))
-    assert time.monotonic() - started < 0.3 + 0.25  # the budget plus at most one capped pause
+
+    # Pauses of 10, 20, 40, 80 and 160 ms: the sixth attempt starts past the budget and is the last.
+    assert [round(t - 100.0, 3) for t in attempts] == [0.0, 0.01, 0.03, 0.07, 0.15, 0.31]
+    assert clock.now - 100.0 <= 0.3 + commands.MAX_BACKOFF  # the budget plus at most one capped pause
