@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -162,6 +163,20 @@ def test_a_cross_stream_transaction_with_one_stale_stream_writes_nothing(store: 
     assert [e.data["n"] for e in store.load("b")] == [1]
 
 
+def test_a_transaction_of_one_stream_is_a_plain_append(store: EventStore) -> None:
+    store.append("s", 0, [event(1)], META)
+    other = EventMetadata("corr-2", "cause-2")
+
+    store.append_all([StreamWrite("s", 1, [event(2), event(3)])], other)
+
+    loaded = store.load("s")
+    assert [(e.version, e.data["n"]) for e in loaded] == [(1, 1), (2, 2), (3, 3)]
+    assert [e.metadata for e in loaded] == [META, other, other]
+    with pytest.raises(ConcurrencyError) as raised:
+        store.append_all([StreamWrite("s", 1, [event(9)])], META)
+    assert raised.value.stream_ids == ("s",)
+
+
 def test_commit_size_is_bounded(store: EventStore) -> None:
     with pytest.raises(ValueError, match="at least one event"):
         store.append("s", 0, [], META)
@@ -169,6 +184,10 @@ def test_commit_size_is_bounded(store: EventStore) -> None:
         store.append("s", 0, [event(i) for i in range(MAX_EVENTS_PER_COMMIT + 1)], META)
     with pytest.raises(ValueError, match="at most once"):
         store.append_all([StreamWrite("s", 0, [event(1)]), StreamWrite("s", 0, [event(2)])], META)
+    with pytest.raises(ValueError, match="at most once"):
+        store.append_all([StreamWrite("s", 0, [event(1)])], META, unchanged=[StreamCheck("s", 0)])
+    with pytest.raises(ValueError, match="at least one stream write"):
+        store.append_all([], META, unchanged=[StreamCheck("t", 0)])
     assert store.load("s") == []
 
 
@@ -273,7 +292,7 @@ class CancelsTransactions:
     """A DynamoDB client whose transactions are cancelled, writing nothing, for the given reasons
     (``CancellationReasons`` as DynamoDB returns them: one per item, ``None`` for items that were fine)."""
 
-    def __init__(self, client: object, codes: list[str]) -> None:
+    def __init__(self, client: object, codes: list[str] | None) -> None:
         self._client = client
         self._codes = codes
 
@@ -281,14 +300,14 @@ class CancelsTransactions:
         return getattr(self._client, name)
 
     def transact_write_items(self, **request: object) -> object:
-        reasons = [{"Code": code, "Message": f"{code} on this item"} for code in self._codes]
-        raise ClientError(
-            {
-                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                "CancellationReasons": reasons,  # type: ignore[typeddict-unknown-key]
-            },
-            "TransactWriteItems",
-        )
+        response: dict[str, Any] = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        }
+        if self._codes is not None:
+            response["CancellationReasons"] = [
+                {"Code": c, "Message": f"{c} on this item"} for c in self._codes
+            ]
+        raise ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -301,10 +320,11 @@ class CancelsTransactions:
         (["ThrottlingError", "None", "None"], None),
         (["None", "None", "ProvisionedThroughputExceeded"], None),
         ([], ("a", "b", "c")),  # no reasons given: nothing was written, so a retry is safe
+        (None, ("a", "b", "c")),  # not even the field
     ],
 )
 def test_only_conflicts_cancel_a_transaction_as_a_concurrency_error(
-    endpoint_dynamodb, template, codes: list[str], stale: tuple[str, ...] | None
+    endpoint_dynamodb, template, codes: list[str] | None, stale: tuple[str, ...] | None
 ) -> None:  # type: ignore[no-untyped-def]
     """A conflict is retried by the caller; any other reason (an invalid item, throttling) is an
     error of its own and must surface as it is, not be retried as a race."""
@@ -335,3 +355,42 @@ def test_a_write_can_require_other_streams_to_be_unchanged(store: EventStore) ->
         store.append_all([StreamWrite("stock", 1, [event(4)])], META, unchanged=[StreamCheck("product", 1)])
     assert raised.value.stream_ids == ("product",)
     assert [e.version for e in store.load("stock")] == [1]
+
+
+class RecordingClient:
+    """A DynamoDB client that records every request it forwards, by operation."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> object:
+        forward = getattr(self._client, name)
+        if not callable(forward):
+            return forward
+
+        def record(**request: Any) -> object:
+            self.requests.append((name, request))
+            return forward(**request)
+
+        return record
+
+
+def test_dynamodb_writes_one_stream_with_a_put_and_several_in_one_idempotent_transaction(
+    endpoint_dynamodb, template
+) -> None:  # type: ignore[no-untyped-def]
+    """One stream: a 1-WCU PutItem, not a transaction (2 WCU per item). Several: one transaction
+    whose ClientRequestToken is the commit id its items carry, so an SDK retry is DynamoDB's
+    idempotent repeat. Reads are strongly consistent: a gap fill must see the newest commits."""
+    client = RecordingClient(endpoint_dynamodb)
+    store = DynamoDBEventStore(client, create_table(endpoint_dynamodb, template, "CatalogEventStore"))  # type: ignore[arg-type]
+
+    store.append_all([StreamWrite("a", 0, [event(1)])], META)
+    store.append_all([StreamWrite("a", 1, [event(2)]), StreamWrite("b", 0, [event(3)])], META)
+    store.load("a")
+
+    [(put, _), (transaction, request), (query, read)] = client.requests
+    assert (put, transaction, query) == ("put_item", "transact_write_items", "query")
+    tokens = {item["Put"]["Item"]["commitId"]["S"] for item in request["TransactItems"]}
+    assert tokens == {request["ClientRequestToken"]}
+    assert read["ConsistentRead"] is True

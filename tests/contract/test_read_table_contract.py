@@ -64,3 +64,32 @@ def test_none_removes_an_attribute(table: ReadTable) -> None:
     table.update(KEY, {"activeCategory": "kitchen", "name": "Mug"}, "version", 0, 1)
     table.update(KEY, {"activeCategory": None}, "version", 1, 2)
     assert table.get(KEY) == {"productId": "p-1", "name": "Mug", "version": 2}
+
+
+def test_several_attributes_change_and_go_in_one_update(table: ReadTable) -> None:
+    table.update(KEY, {"a": 1, "b": 2, "c": 3, "d": 4}, "version", 0, 1)
+    table.update(KEY, {"a": None, "b": 20, "c": None, "e": 5}, "version", 1, 2)
+    assert table.get(KEY) == {"productId": "p-1", "b": 20, "d": 4, "e": 5, "version": 2}
+
+
+def test_changes_cannot_overwrite_the_key_or_the_checkpoint(table: ReadTable) -> None:
+    table.update(KEY, {"productId": "p-1", "version": 99, "name": "Mug", "stockVersion": 7}, "version", 0, 1)
+    assert table.get(KEY) == {"productId": "p-1", "name": "Mug", "stockVersion": 7, "version": 1}
+
+
+def test_dynamodb_rows_are_read_strongly_consistent(endpoint_dynamodb, template) -> None:  # type: ignore[no-untyped-def]
+    """The checkpoint read decides what to apply: an eventually consistent read would retry needlessly."""
+    reads: list[dict[str, object]] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> object:
+            return getattr(endpoint_dynamodb, name)
+
+        def get_item(self, **request: object) -> object:
+            reads.append(request)
+            return endpoint_dynamodb.get_item(**request)
+
+    table = DynamoDBReadTable(Recording(), create_table(endpoint_dynamodb, template, "ProductsView"))  # type: ignore[arg-type]
+    table.update(KEY, {"name": "Mug"}, "version", 0, 1)
+    assert table.get(KEY) == {"productId": "p-1", "name": "Mug", "version": 1}
+    assert [read["ConsistentRead"] for read in reads] == [True]

@@ -259,6 +259,19 @@ def test_races_lost_every_time_fail_after_the_attempts_allowed(store) -> None:
     assert table.get(KEY) == {"id": "1", "applied": [1, 2, 3], "version": 3}
 
 
+def test_by_default_five_lost_races_in_a_row_fail_naming_the_stream(store) -> None:
+    commits = history(store, *[1] * 6)
+    table = LosesRaces()
+    table.competitor = ProjectionEngine(AppliedVersions(), InMemoryReadTableView(table), store)
+    table.competitor_applies = list(commits[:5])
+    table.losses = 5
+    engine = ProjectionEngine(AppliedVersions(), table, store)
+
+    with pytest.raises(CheckpointMoved, match=f"^AppliedVersions: {STREAM} kept moving"):
+        engine.project(STREAM, flat(*commits))
+    assert [expected for expected, _ in table.attempts] == [0, 1, 2, 3, 4]
+
+
 class InMemoryReadTableView:
     """The same rows as ``table``, written without ``table``'s race injection (the competitor's view)."""
 

@@ -12,7 +12,7 @@ from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from shop.projection.engine import ProjectionEngine
 from shop.projection.memory import InMemoryReadTable
-from shop.streams import policy_handler, projector_handler
+from shop.streams import TIME_RESERVE_MS, _remaining_ms, policy_handler, projector_handler
 from tests.support.histories import stream_record
 from tests.unit.test_projection_engine import AppliedVersions
 
@@ -142,3 +142,8 @@ def test_a_failed_projection_fails_every_record_of_its_stream_and_no_other(broke
     assert failed_ids(response) == [sequence(records[0]), sequence(records[2])]
     assert table.get({"id": "a"}) is None
     assert table.get({"id": "b"}) == {"id": "b", "applied": [1, 2], "version": 2}
+
+
+def test_without_a_lambda_clock_a_batch_assumes_ample_time() -> None:
+    assert _remaining_ms(object()) == 3 * TIME_RESERVE_MS == 18_000
+    assert _remaining_ms(LambdaContext("Fn", timeout_seconds=2)) <= 2_000
