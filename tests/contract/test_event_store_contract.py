@@ -194,12 +194,12 @@ def test_commit_size_is_bounded(store: EventStore) -> None:
 def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> None:
     """10 threads, each appending 5 commits of 2 events with load-and-retry: 100 contiguous events."""
     writers, commits, start = 10, 5, threading.Barrier(10)
-    conflicts = []
+    conflicts, stuck = [], []
 
     def writer(index: int) -> None:
         start.wait()
         for commit in range(commits):
-            while True:
+            for _ in range(300):  # bounded: a store that always refuses fails the test, not hangs it
                 version = len(store.load("hot"))
                 time.sleep(0.001)  # a writer thinks a moment between reading and writing: races happen
                 try:
@@ -212,6 +212,9 @@ def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> Non
                     break
                 except ConcurrencyError:
                     conflicts.append(index)
+            else:
+                stuck.append(index)
+                return
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
     for thread in threads:
@@ -219,6 +222,7 @@ def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> Non
     for thread in threads:
         thread.join()
 
+    assert stuck == []
     loaded = store.load("hot")
     assert [e.version for e in loaded] == list(range(1, writers * commits * 2 + 1))
     assert sorted(e.data["n"] for e in loaded) == sorted(
