@@ -93,3 +93,29 @@ def test_dynamodb_rows_are_read_strongly_consistent(endpoint_dynamodb, template)
     table.update(KEY, {"name": "Mug"}, "version", 0, 1)
     assert table.get(KEY) == {"productId": "p-1", "name": "Mug", "version": 1}
     assert [read["ConsistentRead"] for read in reads] == [True]
+
+
+def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynamodb, template) -> None:  # type: ignore[no-untyped-def]
+    from shop.catalog.projection import ProductsProjection  # noqa: PLC0415
+    from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+    from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
+    from shop.projection.dynamodb import dynamodb_projection_engine  # noqa: PLC0415
+
+    events = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    view = create_table(endpoint_dynamodb, template, "ProductsView")
+    store = DynamoDBEventStore(endpoint_dynamodb, events)
+    meta = EventMetadata("c", "c")
+    store.append("stock-p-1", 0, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})], meta)
+    store.append("stock-p-1", 1, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 4})], meta)
+    engine = dynamodb_projection_engine(
+        endpoint_dynamodb, ProductsProjection(), events_table=events, view_table=view
+    )
+
+    engine.project("stock-p-1", store.load("stock-p-1", after_version=1))  # a gap: filled from the store
+
+    assert engine.projection.name == "ProductsView"
+    assert DynamoDBReadTable(endpoint_dynamodb, view).get(KEY) == {
+        "productId": "p-1",
+        "available": 7,
+        "stockVersion": 2,
+    }

@@ -7,12 +7,15 @@ than for the few a route happens to reach in the integration tests.
 from __future__ import annotations
 
 import base64
+import json
+import uuid
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import pytest
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from local.apigw import HttpRequest, RouteMatch, build_event, parse_result
 from local.functions import LambdaContext
@@ -36,9 +39,24 @@ from shop.http.request import command_context, correlation_id, expected_version,
 RAISED: dict[str, ShopError] = {}
 
 
+class Size(Command):
+    width: int = Field(ge=1)
+
+
 class Thing(Command):
     name: str = Field(min_length=1)
     count: int = Field(ge=1)
+    size: Size | None = None
+    colour: str = "red"
+
+    @field_validator("colour")
+    @classmethod
+    def known_colour(cls, value: str) -> str:
+        if value == "plaid":
+            raise ValueError("plaid is not a colour")
+        if value == "beige":  # an assert would be rewritten by pytest; this is what it raises
+            raise AssertionError("beige is no colour either")
+        return value
 
 
 def make_handler() -> Any:
@@ -65,6 +83,18 @@ def make_handler() -> Any:
     @router.get("/crash")
     def crash() -> dict[str, Any]:
         raise RuntimeError("a bug with a secret in its message")
+
+    @router.get("/probe")
+    def probe(x_probe: Annotated[int | None, Header()] = None) -> dict[str, Any]:
+        return {"probe": x_probe, "seen": router.current_event.headers.get("x-seen")}
+
+    @router.get("/numbers/<number>")
+    def number(number: int) -> dict[str, Any]:
+        return {"number": number}
+
+    router.route("/both", ["GET", "PUT"])(lambda: {"both": True})
+    router.route("/packed", "GET", None, True)(lambda: {"text": "x" * 2000})
+    router.route("/packed-too", "GET", compress=True)(lambda: {"text": "x" * 2000})
 
     return http_handler(router, known_routes=[("DELETE", "/things/{thingId}")])
 
@@ -184,6 +214,7 @@ def problem_of(response: Any, status: int, problem_type: str) -> dict[str, Any]:
 
 
 JSON = {"content-type": "application/json"}
+MEDIA_TYPE = "Send JSON bodies with Content-Type: application/json."
 
 
 @pytest.mark.parametrize(
@@ -321,3 +352,177 @@ def test_commands_carry_the_callers_correlation_id_when_it_is_sane() -> None:
     for insane in ("", "has space", "x" * 129, "ünï"):
         assert correlation_id(event_with({"x-correlation-id": insane})) == "req-1"
     assert correlation_id(event_with({"x-correlation-id": "x" * 128})) == "x" * 128
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "detail"),
+    [
+        ("POST", "/things", b"{oops", JSON, 400, "The request body is not valid JSON."),
+        ("POST", "/things", b"", JSON, 400, "A JSON object body is required."),
+        ("POST", "/things", b"\xff", JSON, 400, "The request body is not UTF-8 text."),
+        ("POST", "/things", b"x", {"content-type": "text/csv"}, 415, MEDIA_TYPE),
+        ("POST", "/things", b"{}", JSON, 422, "The request body failed validation."),
+        ("GET", "/things?limit=0", b"", JSON, 400, "Invalid query parameters or headers."),
+        ("GET", "/crash", b"", JSON, 500, "The server failed to handle the request; it has been logged."),
+        ("GET", "/nothing/here", b"", JSON, 404, "Nothing is found at /nothing/here."),
+        ("PATCH", "/things", b"", JSON, 405, "PATCH is not allowed on /things."),
+    ],
+)
+def test_the_edge_explains_each_refusal(
+    edge: Edge, method: str, path: str, body: bytes, headers: dict[str, str], status: int, detail: str
+) -> None:
+    path, _, query = path.partition("?")
+    request = HttpRequest(method, path, query=query, headers=headers, body=body)
+    response = edge.invoke(
+        build_event(request, RouteMatch(HttpRoute("Api", method, path, "Fn"), {}), api_id="api")
+    )
+    assert (response.status, response.json()["detail"]) == (status, detail)
+
+
+def test_a_body_without_a_media_type_is_json(edge: Edge) -> None:
+    response = edge.call("POST", "/things", b'{"name": "x", "count": 1}', headers={})
+    assert (response.status, response.json()) == (200, {"name": "x"})
+
+
+def test_base64_bodies_are_decoded_strictly(edge: Edge) -> None:
+    """``e3 0=`` is ``{}`` to a lenient decoder, which skips the space; a strict one refuses it."""
+    request = HttpRequest("POST", "/things", headers=JSON, body=b"{}")
+    event = build_event(request, RouteMatch(HttpRoute("Api", "POST", "/things", "Fn"), {}), api_id="api")
+    event |= {"body": "e3 0=", "isBase64Encoded": True}
+    response = edge.invoke(event)
+    assert (response.status, response.json()["detail"]) == (400, "The body is not valid base64.")
+
+
+def test_other_headers_reach_the_route_when_the_media_type_is_rewritten(edge: Edge) -> None:
+    response = edge.call(
+        "GET", "/probe", headers={"content-type": "application/merge-patch+json", "x-seen": "yes"}
+    )
+    assert response.json() == {"probe": None, "seen": "yes"}
+
+
+def test_bad_headers_are_400_naming_the_header(edge: Edge) -> None:
+    response = edge.call("GET", "/probe", headers={"x-probe": "many"})
+    problem = problem_of(response, 400, "urn:shop:problem:bad-request")
+    assert [error["field"] for error in problem["errors"]] == ["x-probe"]
+    assert edge.call("GET", "/probe", headers={"x-probe": "3"}).json()["probe"] == 3
+
+
+def test_invalid_path_parameters_are_422_naming_them(edge: Edge) -> None:
+    problem = problem_of(edge.call("GET", "/numbers/abc"), 422, "urn:shop:problem:validation-failed")
+    assert [error["field"] for error in problem["errors"]] == ["number"]
+
+
+def test_validation_messages_name_nested_fields_and_drop_pydantics_prefixes(edge: Edge) -> None:
+    def errors(body: str) -> list[dict[str, str]]:
+        problem = problem_of(
+            edge.call("POST", "/things", body.encode()), 422, "urn:shop:problem:validation-failed"
+        )
+        return list(problem["errors"])
+
+    [nested] = errors('{"name": "x", "count": 1, "size": {"width": 0}}')
+    assert nested["field"] == "size.width"
+    assert errors('{"name": "x", "count": 1, "colour": "plaid"}') == [
+        {"field": "colour", "message": "plaid is not a colour"}
+    ]
+    assert errors('{"name": "x", "count": 1, "colour": "beige"}') == [
+        {"field": "colour", "message": "beige is no colour either"}
+    ]
+
+
+def test_routes_may_take_several_methods_and_route_options(edge: Edge) -> None:
+    assert edge.call("GET", "/both").json() == {"both": True}
+    assert edge.call("PUT", "/both").json() == {"both": True}
+    assert ("GET", "/both") in edge.handler.routes
+    assert ("PUT", "/both") in edge.handler.routes
+    for path in ("/packed", "/packed-too"):
+        packed = edge.call("GET", path, headers={"accept-encoding": "gzip"})
+        assert packed.headers.get("Content-Encoding") == "gzip", path
+
+
+def test_the_handler_lists_its_routes_as_api_gateway_paths(edge: Edge) -> None:
+    routes = edge.handler.routes
+    assert ("POST", "/raise/{kind}") in routes
+    assert ("GET", "/numbers/{number}") in routes
+    assert hasattr(edge.handler.app, "resolve")
+
+
+def test_the_405_table_knows_greedy_paths() -> None:
+    from shop.http.router import RouteTable, template_path  # noqa: PLC0415
+
+    table = RouteTable([("GET", "/files/{path+}"), ("PUT", "/files/{name}"), ("POST", "/a.b")])
+    assert table.allowed_methods("/files/x/y/z") == ["GET"]
+    assert table.allowed_methods("/files/x") == ["GET", "PUT"]
+    assert table.allowed_methods("/aXb") == []
+    assert template_path("/a/<b>/c/<d>") == "/a/{b}/c/{d}"
+
+
+def test_command_answers_carry_the_id_the_version_and_an_etag() -> None:
+    from shop.application import CommandResult  # noqa: PLC0415
+    from shop.http.responses import command_response, etag, json_response  # noqa: PLC0415
+
+    assert etag(3) == '"3"'
+    assert etag(3, 7) == '"3.7"'
+    result = CommandResult("p-1", "product-p-1", 4, changed=True)
+
+    created = command_response(result, "productId", status=HTTPStatus.CREATED, location="/products/p-1")
+    assert (created.status_code, created.content_type) == (201, "application/json")
+    assert created.headers == {"Content-Type": "application/json", "ETag": '"4"', "Location": "/products/p-1"}
+    assert json.loads(created.body) == {"productId": "p-1", "version": 4}
+
+    stocked = command_response(result, "productId", version_field="stockVersion", extra={"x": [1]})
+    assert stocked.status_code == 200
+    assert stocked.headers == {"Content-Type": "application/json", "ETag": '"4"'}
+    assert stocked.body == '{"productId":"p-1","stockVersion":4,"x":[1]}'
+
+    plain = json_response({"a": 1})
+    assert (plain.status_code, plain.body, plain.headers) == (
+        200,
+        '{"a":1}',
+        {"Content-Type": "application/json"},
+    )
+
+
+def test_a_page_answer_binds_its_cursor_to_the_query() -> None:
+    from shop.http.cursor import CursorCodec, page_response  # noqa: PLC0415
+    from shop.readside import Page  # noqa: PLC0415
+
+    codec = CursorCodec("a-secret-of-enough-length")
+    asked: list[object] = []
+
+    def fetch(start: dict[str, Any] | None) -> Page:
+        asked.append(start)
+        return Page([{"id": 1}], {"id": 1} if start is None else None)
+
+    first = page_response(codec, {"category": "c"}, None, fetch)
+    body = json.loads(first.body)
+    assert (first.status_code, body["items"]) == (200, [{"id": 1}])
+    assert codec.decode(body["nextCursor"], {"category": "c"}) == {"id": 1}
+
+    last = json.loads(page_response(codec, {"category": "c"}, body["nextCursor"], fetch).body)
+    assert last == {"items": [{"id": 1}], "nextCursor": None}
+    assert asked == [None, {"id": 1}]
+
+
+def test_requests_without_an_api_gateway_request_id_still_get_ids() -> None:
+    event = APIGatewayProxyEventV2({"headers": {}, "requestContext": {"requestId": ""}})
+    context = command_context(event)
+    assert uuid.UUID(context.correlation_id)
+    assert uuid.UUID(context.causation_id)
+    assert correlation_id(event_with({})) == "req-1"
+
+
+def test_the_stock_part_of_an_etag_is_read_for_stock_commands() -> None:
+    event = event_with({"if-match": '"2.5"'})
+    assert command_context(event, etag_part=1).expected_version == 5
+    assert command_context(event).expected_version == 2
+
+
+def test_a_malformed_if_match_says_what_is_expected() -> None:
+    with pytest.raises(HttpProblem, match=r'^If-Match must be an entity tag like "3"\.$'):
+        expected_version(event_with({"if-match": "3"}))
+
+
+def test_an_unknown_id_is_named_in_the_answer_up_to_80_characters() -> None:
+    with pytest.raises(NotFound) as refused:
+        resource_id("x" * 100, "Cart")
+    assert refused.value.detail == f"Cart {'x' * 80} does not exist."
