@@ -107,9 +107,9 @@ class Edge:
         return parse_result(self.handler(event, LambdaContext("Fn")))
 
     def call(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
-        request = HttpRequest(
-            method, path, headers=headers or {"content-type": "application/json"}, body=body
-        )
+        if headers is None:
+            headers = {"content-type": "application/json"}
+        request = HttpRequest(method, path, headers=headers, body=body)
         match = RouteMatch(HttpRoute("Api", method, path, "Fn"), {})
         return self.invoke(build_event(request, match, api_id="api"))
 
