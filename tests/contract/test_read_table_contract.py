@@ -119,3 +119,13 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
         "available": 7,
         "stockVersion": 2,
     }
+
+
+def test_rows_read_or_written_are_not_shared_with_the_caller(table: ReadTable) -> None:
+    lines = {"items": [{"quantity": 1}]}
+    table.update(KEY, {"lines": lines}, "version", 0, 1)
+    lines["items"][0]["quantity"] = 2  # the caller changes what it wrote ...
+    row = table.get(KEY)
+    assert row is not None
+    row["lines"]["items"][0]["quantity"] = 3  # ... and what it read
+    assert table.get(KEY) == {"productId": "p-1", "lines": {"items": [{"quantity": 1}]}, "version": 1}

@@ -147,7 +147,7 @@ def test_a_gap_the_store_cannot_fill_fails_and_writes_nothing(engine, table) -> 
     elsewhere = InMemoryEventStore()  # the delivered commit exists; this engine's store lacks it
     _, c2 = history(elsewhere, 1, 1)
 
-    with pytest.raises(GapNotFilled):
+    with pytest.raises(GapNotFilled, match=f"^{STREAM}: events after version 0 missing from the store$"):
         engine.project(STREAM, c2)
     assert row(table) is None
 
@@ -190,6 +190,34 @@ def test_streams_the_projection_ignores_and_empty_deliveries_do_nothing(engine, 
     engine.project(STREAM, [])
     assert table.rows == {}
     assert store.loads == []
+
+
+class Flags:
+    """``Set`` sets ``flag``, ``Clear`` removes it, ``Check`` records whether the row has it."""
+
+    name = "Flags"
+
+    def target(self, stream_id: str) -> Target | None:
+        return Target(KEY, "version")
+
+    def apply(self, row: Row, event: RecordedEvent) -> Changes:
+        match event.type:
+            case "Set":
+                return {"flag": True}
+            case "Clear":
+                return {"flag": None}
+            case _:
+                return {"checks": [*row.get("checks", []), "flag" in row]}
+
+
+def test_an_attribute_removed_earlier_in_a_batch_is_gone_for_later_events(store, table) -> None:
+    for version, kind in enumerate(["Clear", "Check", "Set", "Check", "Clear", "Check"]):
+        store.append(STREAM, version, [NewEvent(kind, {})], META)
+    engine = ProjectionEngine(Flags(), table, store)
+
+    engine.project(STREAM, store.load(STREAM))
+
+    assert row(table) == {"id": "1", "checks": [False, True, False], "version": 6}
 
 
 class LosesRaces(InMemoryReadTable):
