@@ -513,6 +513,7 @@ def test_requests_without_an_api_gateway_request_id_still_get_ids() -> None:
 
 def test_the_stock_part_of_an_etag_is_read_for_stock_commands() -> None:
     event = event_with({"if-match": '"2.5"'})
+    assert expected_version(event) == 2  # the product's part unless asked otherwise
     assert command_context(event, etag_part=1).expected_version == 5
     assert command_context(event).expected_version == 2
 
