@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck validate unit emulation integration e2e build bench openapi clean
+.PHONY: help run test lint format typecheck validate unit emulation integration e2e build bench mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -70,5 +70,29 @@ build: $(STAMP) ## sam build: every function and the layer, for arm64 (ARCH=x86_
 bench: $(STAMP) ## Measure requests, capacity, import time, throughput and lag -> docs/performance.md
 	@$(BIN)/python -m bench
 
+# Mutation testing has its own venv: mutmut 3 needs a newer click than aws-sam-cli pins.
+MUTATE_VENV := .venv-mutate
+MUTATE_STAMP := $(MUTATE_VENV)/.installed-$(shell cat requirements-mutate.txt layers/shop/requirements.txt | sha1sum | cut -c1-12)
+MUTATE_JOBS ?= 2
+MUTATE_DIR := .mutate
+
+$(MUTATE_STAMP): requirements-mutate.txt layers/shop/requirements.txt
+	@test -x $(MUTATE_VENV)/bin/python || $(PYTHON) -m venv $(MUTATE_VENV)
+	@echo "Installing mutmut and the test dependencies into $(MUTATE_VENV) ..."
+	@$(MUTATE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	@rm -f $(MUTATE_VENV)/.installed-* && touch $@
+
+mutate: $(MUTATE_STAMP) ## Mutation testing of the core (slow; MUTATE_JOBS=2) -> docs/mutation-testing.md
+	@# A staging copy with the layer's package at src/shop, where mutmut expects it ([tool.mutmut]).
+	@rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)/src
+	@cp -r layers/shop/shop $(MUTATE_DIR)/src/shop
+	@cp -r tests local functions events template.yaml pyproject.toml $(MUTATE_DIR)/
+	@find $(MUTATE_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	@cd $(MUTATE_DIR) && SECONDS=0 && ../$(MUTATE_VENV)/bin/mutmut run --max-children $(MUTATE_JOBS) > run.log 2>&1; \
+	  status=$$?; echo "mutmut run: exit $$status after $$SECONDS s (log: $(MUTATE_DIR)/run.log)"; \
+	  tail -5 run.log; test $$status -eq 0
+	@cd $(MUTATE_DIR) && ../$(MUTATE_VENV)/bin/mutmut results --all true \
+	  | ../$(MUTATE_VENV)/bin/python tests/support/mutation_score.py | tee score.txt
+
 clean: ## Remove build output and caches (keeps .venv)
-	@rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	@rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis $(MUTATE_DIR)

@@ -10,9 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from shop.eventstore.codec import encode_commit
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, StreamCheck, StreamWrite
@@ -91,6 +94,48 @@ def test_load_after_a_version_returns_only_later_events(store: EventStore) -> No
     assert store.load("missing") == []
 
 
+def test_load_after_a_version_with_one_event_commits(store: EventStore) -> None:
+    """Commit boundaries at every version: ``after_version`` excludes exactly the events up to it."""
+    for version in range(4):
+        store.append("s", version, [event(version + 1)], META)
+
+    for after in range(5):
+        assert [e.version for e in store.load("s", after_version=after)] == list(range(after + 1, 5))
+
+
+def test_a_stream_larger_than_one_query_page_loads_whole(store: EventStore) -> None:
+    """DynamoDB answers a Query with at most 1 MB; a longer stream takes several pages."""
+    commits, pad = 14, "p" * 100_000  # ~1.4 MB of commits
+    for version in range(commits):
+        store.append("big", version, [NewEvent("Padded", {"n": version + 1, "pad": pad})], META)
+    if isinstance(store, DynamoDBEventStore):
+        store = DynamoDBEventStore(CountingQueries(store._client), store.table_name)  # type: ignore[arg-type]
+
+    loaded = store.load("big")
+    assert [e.data["n"] for e in loaded] == list(range(1, commits + 1))
+    assert all(e.data["pad"] == pad for e in loaded)
+    assert [e.version for e in store.load("big", after_version=3)] == list(range(4, commits + 1))
+    if isinstance(store, DynamoDBEventStore):
+        assert store._client.pages[0] >= 2, "the stream fitted one page; the test proves nothing"
+
+
+class CountingQueries:
+    """A DynamoDB client that counts the Query pages it fetches (per call of ``load``)."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.pages: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def query(self, **request: object) -> object:
+        if "ExclusiveStartKey" not in request:
+            self.pages.append(0)
+        self.pages[-1] += 1
+        return self._client.query(**request)  # type: ignore[attr-defined]
+
+
 def test_streams_are_independent(store: EventStore) -> None:
     store.append("a", 0, [event(1)], META)
     store.append("b", 0, [event(2)], META)
@@ -115,29 +160,55 @@ def test_a_cross_stream_transaction_with_one_stale_stream_writes_nothing(store: 
         store.append_all([StreamWrite("a", 0, [event(10)]), StreamWrite("b", 0, [event(11)])], META)
 
     assert raised.value.stream_ids == ("b",)
+    assert str(raised.value) == "stale expected version on: b"
+    assert str(ConcurrencyError(["a", "b"])) == "stale expected version on: a, b"
     assert store.load("a") == []
     assert [e.data["n"] for e in store.load("b")] == [1]
 
 
+def test_a_transaction_of_one_stream_is_a_plain_append(store: EventStore) -> None:
+    store.append("s", 0, [event(1)], META)
+    other = EventMetadata("corr-2", "cause-2")
+
+    store.append_all([StreamWrite("s", 1, [event(2), event(3)])], other)
+
+    loaded = store.load("s")
+    assert [(e.version, e.data["n"]) for e in loaded] == [(1, 1), (2, 2), (3, 3)]
+    assert [e.metadata for e in loaded] == [META, other, other]
+    with pytest.raises(ConcurrencyError) as raised:
+        store.append_all([StreamWrite("s", 1, [event(9)])], META)
+    assert raised.value.stream_ids == ("s",)
+
+
 def test_commit_size_is_bounded(store: EventStore) -> None:
-    with pytest.raises(ValueError, match="at least one event"):
+    with pytest.raises(ValueError, match=r"^a commit needs at least one event$"):
         store.append("s", 0, [], META)
-    with pytest.raises(ValueError, match="at most"):
+    with pytest.raises(ValueError, match=f"^a commit holds at most {MAX_EVENTS_PER_COMMIT} events$"):
         store.append("s", 0, [event(i) for i in range(MAX_EVENTS_PER_COMMIT + 1)], META)
-    with pytest.raises(ValueError, match="at most once"):
+    once = "^a transaction writes each stream at most once$"
+    with pytest.raises(ValueError, match=once):
         store.append_all([StreamWrite("s", 0, [event(1)]), StreamWrite("s", 0, [event(2)])], META)
+    with pytest.raises(ValueError, match=once):
+        store.append_all([StreamWrite("s", 0, [event(1)])], META, unchanged=[StreamCheck("s", 0)])
+    with pytest.raises(ValueError, match=r"^a transaction needs at least one stream write$"):
+        store.append_all([], META, unchanged=[StreamCheck("t", 0)])
     assert store.load("s") == []
+
+
+def test_a_commit_of_the_largest_size_is_accepted(store: EventStore) -> None:
+    assert store.append("s", 0, [event(i) for i in range(MAX_EVENTS_PER_COMMIT)], META) == 100
+    assert len(store.load("s")) == MAX_EVENTS_PER_COMMIT
 
 
 def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> None:
     """10 threads, each appending 5 commits of 2 events with load-and-retry: 100 contiguous events."""
     writers, commits, start = 10, 5, threading.Barrier(10)
-    conflicts = []
+    conflicts, stuck = [], []
 
     def writer(index: int) -> None:
         start.wait()
         for commit in range(commits):
-            while True:
+            for _ in range(300):  # bounded: a store that always refuses fails the test, not hangs it
                 version = len(store.load("hot"))
                 time.sleep(0.001)  # a writer thinks a moment between reading and writing: races happen
                 try:
@@ -150,6 +221,9 @@ def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> Non
                     break
                 except ConcurrencyError:
                     conflicts.append(index)
+            else:
+                stuck.append(index)
+                return
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
     for thread in threads:
@@ -157,6 +231,7 @@ def test_concurrent_writers_to_one_stream_lose_nothing(store: EventStore) -> Non
     for thread in threads:
         thread.join()
 
+    assert stuck == []
     loaded = store.load("hot")
     assert [e.version for e in loaded] == list(range(1, writers * commits * 2 + 1))
     assert sorted(e.data["n"] for e in loaded) == sorted(
@@ -221,9 +296,81 @@ def test_a_write_repeated_by_sdk_retries_is_not_a_conflict(endpoint_dynamodb, te
     assert store.append("s", 0, [event(1)], META) == 1
     store.append_all([StreamWrite("s", 1, [event(2)]), StreamWrite("t", 0, [event(3)])], META)
 
+    store.append_all([StreamWrite("u", 0, [event(4)])], META, unchanged=[StreamCheck("t", 1)])
+
     assert [e.data["n"] for e in store.load("s")] == [1, 2]
+    assert [e.data["n"] for e in store.load("u")] == [4]
     with pytest.raises(ConcurrencyError):  # a genuinely stale writer still loses
         DynamoDBEventStore(endpoint_dynamodb, table).append("s", 1, [event(9)], META)
+
+
+def test_a_conflict_with_an_item_that_has_no_commit_id_is_a_conflict(endpoint_dynamodb, template) -> None:  # type: ignore[no-untyped-def]
+    """Items written without a ``commitId`` (by hand, or before it existed) still win the race."""
+    table = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    item = encode_commit("s", 0, [event(1)], META)
+    assert "commitId" not in item
+    endpoint_dynamodb.put_item(TableName=table, Item=item)
+    store = DynamoDBEventStore(endpoint_dynamodb, table)
+
+    with pytest.raises(ConcurrencyError):
+        store.append("s", 0, [event(2)], META)
+    with pytest.raises(ConcurrencyError):
+        store.append_all([StreamWrite("s", 0, [event(2)]), StreamWrite("t", 0, [event(3)])], META)
+
+
+class CancelsTransactions:
+    """A DynamoDB client whose transactions are cancelled, writing nothing, for the given reasons
+    (``CancellationReasons`` as DynamoDB returns them: one per item, ``None`` for items that were fine)."""
+
+    def __init__(self, client: object, codes: list[str] | None) -> None:
+        self._client = client
+        self._codes = codes
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: object) -> object:
+        response: dict[str, Any] = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        }
+        if self._codes is not None:
+            response["CancellationReasons"] = [
+                {"Code": c, "Message": f"{c} on this item"} for c in self._codes
+            ]
+        raise ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("codes", "stale"),
+    [
+        (["ConditionalCheckFailed", "None", "None"], ("a",)),
+        (["None", "TransactionConflict", "None"], ("b",)),
+        (["None", "None", "ConditionalCheckFailed"], ("c",)),
+        (["None", "ValidationError", "None"], None),
+        (["ThrottlingError", "None", "None"], None),
+        (["None", "None", "ProvisionedThroughputExceeded"], None),
+        ([], ("a", "b", "c")),  # no reasons given: nothing was written, so a retry is safe
+        (None, ("a", "b", "c")),  # not even the field
+    ],
+)
+def test_only_conflicts_cancel_a_transaction_as_a_concurrency_error(
+    endpoint_dynamodb, template, codes: list[str] | None, stale: tuple[str, ...] | None
+) -> None:  # type: ignore[no-untyped-def]
+    """A conflict is retried by the caller; any other reason (an invalid item, throttling) is an
+    error of its own and must surface as it is, not be retried as a race."""
+    table = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    store = DynamoDBEventStore(CancelsTransactions(endpoint_dynamodb, codes), table)  # type: ignore[arg-type]
+    writes = [StreamWrite("a", 0, [event(1)]), StreamWrite("b", 0, [event(2)])]
+
+    if stale is not None:
+        with pytest.raises(ConcurrencyError) as conflict:
+            store.append_all(writes, META, unchanged=[StreamCheck("c", 0)])
+        assert conflict.value.stream_ids == stale
+    else:
+        with pytest.raises(ClientError) as raised:
+            store.append_all(writes, META, unchanged=[StreamCheck("c", 0)])
+        assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert store.load("a") == []
 
 
 def test_a_write_can_require_other_streams_to_be_unchanged(store: EventStore) -> None:
@@ -238,3 +385,42 @@ def test_a_write_can_require_other_streams_to_be_unchanged(store: EventStore) ->
         store.append_all([StreamWrite("stock", 1, [event(4)])], META, unchanged=[StreamCheck("product", 1)])
     assert raised.value.stream_ids == ("product",)
     assert [e.version for e in store.load("stock")] == [1]
+
+
+class RecordingClient:
+    """A DynamoDB client that records every request it forwards, by operation."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> object:
+        forward = getattr(self._client, name)
+        if not callable(forward):
+            return forward
+
+        def record(**request: Any) -> object:
+            self.requests.append((name, request))
+            return forward(**request)
+
+        return record
+
+
+def test_dynamodb_writes_one_stream_with_a_put_and_several_in_one_idempotent_transaction(
+    endpoint_dynamodb, template
+) -> None:  # type: ignore[no-untyped-def]
+    """One stream: a 1-WCU PutItem, not a transaction (2 WCU per item). Several: one transaction
+    whose ClientRequestToken is the commit id its items carry, so an SDK retry is DynamoDB's
+    idempotent repeat. Reads are strongly consistent: a gap fill must see the newest commits."""
+    client = RecordingClient(endpoint_dynamodb)
+    store = DynamoDBEventStore(client, create_table(endpoint_dynamodb, template, "CatalogEventStore"))  # type: ignore[arg-type]
+
+    store.append_all([StreamWrite("a", 0, [event(1)])], META)
+    store.append_all([StreamWrite("a", 1, [event(2)]), StreamWrite("b", 0, [event(3)])], META)
+    store.load("a")
+
+    [(put, _), (transaction, request), (query, read)] = client.requests
+    assert (put, transaction, query) == ("put_item", "transact_write_items", "query")
+    tokens = {item["Put"]["Item"]["commitId"]["S"] for item in request["TransactItems"]}
+    assert tokens == {request["ClientRequestToken"]}
+    assert read["ConsistentRead"] is True

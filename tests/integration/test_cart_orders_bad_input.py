@@ -49,50 +49,52 @@ def world(stack: Any) -> dict[str, str]:
     }
 
 
-BAD: list[tuple[str, str, Any, int]] = [
-    ("POST", "/carts", {}, 422),
-    ("POST", "/carts", {"customerId": ""}, 422),
-    ("POST", "/carts", {"customerId": "x" * 65}, 422),
-    ("POST", "/carts", {"customerId": 42}, 422),
-    ("POST", "/carts", {"customerId": "a", "extra": 1}, 422),
-    ("POST", "/carts", b"{", 400),
-    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 2}, 409),  # 98 + 2 > 99
-    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 0}, 422),
-    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 100}, 422),
-    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": "1"}, 422),
-    ("POST", "/carts/{open}/items", {"productId": "{old}", "quantity": 1}, 409),
-    ("POST", "/carts/{open}/items", {"productId": UNKNOWN, "quantity": 1}, 422),
-    ("POST", "/carts/{open}/items", {"productId": "not-a-uuid", "quantity": 1}, 422),
-    ("POST", "/carts/{open}/items", {"productId": 7, "quantity": 1}, 422),
-    ("POST", "/carts/{open}/items", {"quantity": 1}, 422),
-    ("POST", f"/carts/{UNKNOWN}/items", {"productId": "{cup}", "quantity": 1}, 404),
-    ("POST", "/carts/nope/items", {"productId": "{cup}", "quantity": 1}, 404),
-    ("POST", "/carts/{done}/items", {"productId": "{cup}", "quantity": 1}, 409),
-    ("PUT", "/carts/{open}/items/{cup}", {"quantity": -1}, 422),
-    ("PUT", "/carts/{open}/items/{cup}", {"quantity": 100}, 422),
-    ("PUT", "/carts/{open}/items/{cup}", {}, 422),
-    ("PUT", "/carts/{open}/items/{old}", {"quantity": 1}, 409),
-    ("PUT", f"/carts/{{open}}/items/{UNKNOWN}", {"quantity": 1}, 422),
-    ("PUT", "/carts/{open}/items/not-a-uuid", {"quantity": 1}, 404),
-    ("PUT", "/carts/{done}/items/{cup}", {"quantity": 1}, 409),
-    ("DELETE", "/carts/{open}/items/{old}", None, 404),
-    ("DELETE", "/carts/{done}/items/{cup}", None, 409),
-    ("DELETE", f"/carts/{UNKNOWN}/items/{{cup}}", None, 404),
-    ("POST", "/carts/{empty}/checkout", None, 409),
-    ("POST", "/carts/{done}/checkout", None, 409),
-    ("POST", f"/carts/{UNKNOWN}/checkout", None, 404),
-    ("POST", "/orders/{rejected}/cancel", None, 409),
-    ("POST", f"/orders/{UNKNOWN}/cancel", None, 404),
-    ("POST", "/orders/xyz/cancel", None, 404),
-    ("GET", "/carts/{open}", None, 404),  # the Command API has no such path: reads are on the Query API
-    ("PATCH", "/carts/{open}/items/{cup}", None, 405),
-    ("GET", "/orders/{rejected}/cancel", None, 405),
+BAD: list[tuple[str, str, Any, int, str]] = [
+    ("POST", "/carts", {}, 422, "validation-failed"),
+    ("POST", "/carts", {"customerId": ""}, 422, "validation-failed"),
+    ("POST", "/carts", {"customerId": "x" * 65}, 422, "validation-failed"),
+    ("POST", "/carts", {"customerId": 42}, 422, "validation-failed"),
+    ("POST", "/carts", {"customerId": "a", "extra": 1}, 422, "validation-failed"),
+    ("POST", "/carts", b"{", 400, "malformed-json"),
+    # 98 + 2 > 99
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 2}, 409, "line-limit-exceeded"),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 0}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 100}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": "1"}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"productId": "{old}", "quantity": 1}, 409, "product-discontinued"),
+    ("POST", "/carts/{open}/items", {"productId": UNKNOWN, "quantity": 1}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"productId": "not-a-uuid", "quantity": 1}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"productId": 7, "quantity": 1}, 422, "validation-failed"),
+    ("POST", "/carts/{open}/items", {"quantity": 1}, 422, "validation-failed"),
+    ("POST", f"/carts/{UNKNOWN}/items", {"productId": "{cup}", "quantity": 1}, 404, "not-found"),
+    ("POST", "/carts/nope/items", {"productId": "{cup}", "quantity": 1}, 404, "not-found"),
+    ("POST", "/carts/{done}/items", {"productId": "{cup}", "quantity": 1}, 409, "cart-not-open"),
+    ("PUT", "/carts/{open}/items/{cup}", {"quantity": -1}, 422, "validation-failed"),
+    ("PUT", "/carts/{open}/items/{cup}", {"quantity": 100}, 422, "validation-failed"),
+    ("PUT", "/carts/{open}/items/{cup}", {}, 422, "validation-failed"),
+    ("PUT", "/carts/{open}/items/{old}", {"quantity": 1}, 409, "product-discontinued"),
+    ("PUT", f"/carts/{{open}}/items/{UNKNOWN}", {"quantity": 1}, 422, "validation-failed"),
+    ("PUT", "/carts/{open}/items/not-a-uuid", {"quantity": 1}, 404, "not-found"),
+    ("PUT", "/carts/{done}/items/{cup}", {"quantity": 1}, 409, "cart-not-open"),
+    ("DELETE", "/carts/{open}/items/{old}", None, 404, "not-found"),
+    ("DELETE", "/carts/{done}/items/{cup}", None, 409, "cart-not-open"),
+    ("DELETE", f"/carts/{UNKNOWN}/items/{{cup}}", None, 404, "not-found"),
+    ("POST", "/carts/{empty}/checkout", None, 409, "empty-cart"),
+    ("POST", "/carts/{done}/checkout", None, 409, "cart-not-open"),
+    ("POST", f"/carts/{UNKNOWN}/checkout", None, 404, "not-found"),
+    ("POST", "/orders/{rejected}/cancel", None, 409, "order-not-cancellable"),
+    ("POST", f"/orders/{UNKNOWN}/cancel", None, 404, "not-found"),
+    ("POST", "/orders/xyz/cancel", None, 404, "not-found"),
+    # The Command API has no such path: reads are on the Query API.
+    ("GET", "/carts/{open}", None, 404, "not-found"),
+    ("PATCH", "/carts/{open}/items/{cup}", None, 405, "method-not-allowed"),
+    ("GET", "/orders/{rejected}/cancel", None, 405, "method-not-allowed"),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status"), BAD)
+@pytest.mark.parametrize(("method", "path", "body", "status", "code"), BAD)
 def test_bad_cart_and_order_commands(
-    stack: Any, world: dict[str, str], method: str, path: str, body: Any, status: int
+    stack: Any, world: dict[str, str], method: str, path: str, body: Any, status: int, code: str
 ) -> None:
     def fill(text: str) -> str:
         return text.format(**world)
@@ -100,27 +102,27 @@ def test_bad_cart_and_order_commands(
     if isinstance(body, dict):
         body = {k: fill(v) if isinstance(v, str) else v for k, v in body.items()}
     before = {t: count(stack, t) for t in ("CartEventStore", "OrderEventStore")}
-    problem = assert_problem(stack.command(method, fill(path), body), status)
+    problem = assert_problem(stack.command(method, fill(path), body), status, code)
     if status == 422:
         assert problem["errors"]
     assert {t: count(stack, t) for t in ("CartEventStore", "OrderEventStore")} == before
 
 
 QUERIES = [
-    (f"/carts/{UNKNOWN}", 404),
-    ("/carts/nope", 404),
-    (f"/orders/{UNKNOWN}", 404),
-    ("/orders/%20", 404),
-    (f"/customers/{'x' * 65}/orders", 404),
-    ("/customers/alice/orders?limit=0", 400),
-    ("/customers/alice/orders?limit=x", 400),
-    ("/customers/alice/orders?cursor=abc", 400),
+    (f"/carts/{UNKNOWN}", 404, "not-found"),
+    ("/carts/nope", 404, "not-found"),
+    (f"/orders/{UNKNOWN}", 404, "not-found"),
+    ("/orders/%20", 404, "not-found"),
+    (f"/customers/{'x' * 65}/orders", 404, "not-found"),
+    ("/customers/alice/orders?limit=0", 400, "bad-request"),
+    ("/customers/alice/orders?limit=x", 400, "bad-request"),
+    ("/customers/alice/orders?cursor=abc", 400, "bad-request"),
 ]
 
 
-@pytest.mark.parametrize(("path", "status"), QUERIES)
-def test_bad_cart_and_order_queries(stack: Any, path: str, status: int) -> None:
-    assert_problem(stack.query("GET", path), status)
+@pytest.mark.parametrize(("path", "status", "code"), QUERIES)
+def test_bad_cart_and_order_queries(stack: Any, path: str, status: int, code: str) -> None:
+    assert_problem(stack.query("GET", path), status, code)
 
 
 @settings(

@@ -229,20 +229,139 @@ def test_the_store_rejects_a_commit_size_no_cart_can_reach() -> None:
     assert NewEvent("x", {}).schema_version == 1
 
 
-def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(shop: Checkout) -> None:
-    import time  # noqa: PLC0415
+def test_a_reservation_that_keeps_losing_gives_up_within_its_time_budget(
+    shop: Checkout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a clock of its own: every pause takes its longest jittered value and costs no real time."""
+    from types import SimpleNamespace  # noqa: PLC0415
 
+    from shop.application import retry  # noqa: PLC0415
     from shop.errors import ConcurrencyConflict  # noqa: PLC0415
     from shop.eventstore.store import ConcurrencyError  # noqa: PLC0415
 
+    clock = SimpleNamespace(now=100.0)
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    monkeypatch.setattr(retry, "time", SimpleNamespace(sleep=sleep, monotonic=lambda: clock.now))
+    monkeypatch.setattr(retry, "random", SimpleNamespace(uniform=lambda _low, high: high))
     shop.stock(CUP, 3)
+    attempts = []
 
     def always_stale(writes: Any, metadata: EventMetadata, **_: Any) -> None:
+        attempts.append(clock.now)
         raise ConcurrencyError([w.stream_id for w in writes])
 
     shop.catalog.append_all = always_stale  # type: ignore[method-assign]
     policy = StockReservationPolicy(shop.catalog_repo, retries=1000, time_budget=0.3)
-    started = time.monotonic()
     with pytest.raises(ConcurrencyConflict):
         policy.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 1)]}))
-    assert time.monotonic() - started < 0.3 + 0.25  # the budget plus at most one capped pause
+
+    # Pauses of 10, 20, 40, 80 and 160 ms: the sixth attempt starts past the budget and is the last.
+    assert [round(t - 100.0, 3) for t in attempts] == [0.0, 0.01, 0.03, 0.07, 0.15, 0.31]
+    assert clock.now - 100.0 <= 0.3 + retry.MAX_BACKOFF  # the budget plus at most one capped pause
+
+
+def caused_by(kind: str, data: dict[str, Any], n: int) -> RecordedEvent:
+    return RecordedEvent(
+        f"trigger-{n}",
+        kind,
+        "s",
+        n,
+        1,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        data,
+        EventMetadata(f"corr-{n}", "x"),
+    )
+
+
+def written_since(store: InMemoryEventStore, start: int) -> list[RecordedEvent]:
+    return [event for _, events in store.commits[start:] for event in events]
+
+
+@pytest.mark.parametrize("outcome", ["confirmed", "rejected", "released", "voided"])
+def test_every_event_a_policy_writes_is_caused_by_the_event_it_handled(shop: Checkout, outcome: str) -> None:
+    """Correlation carried over, causation the triggering event's id: on every path of every policy."""
+    shop.stock(CUP, 5)
+    quantity = 9 if outcome == "rejected" else 2
+    trigger = caused_by("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, quantity)]}, 1)
+    if outcome == "voided":
+        trigger = caused_by("OrderCancelled", {"orderId": ORDER}, 1)
+    start = len(shop.catalog.commits)
+    shop.reservations.handle(trigger)
+    if outcome == "released":
+        trigger = caused_by("OrderCancelled", {"orderId": ORDER}, 2)
+        start = len(shop.catalog.commits)
+        shop.reservations.handle(trigger)
+
+    written = written_since(shop.catalog, start)
+    assert written
+    assert {e.metadata for e in written} == {EventMetadata(trigger.metadata.correlation_id, trigger.event_id)}
+
+    if outcome in {"confirmed", "rejected"}:
+        [outcome_event] = [e for e in written if e.type in shop.fulfilment.handles]
+        start = len(shop.orders.commits)
+        shop.orders_repo.save(placed_order(), metadata=META)
+        shop.fulfilment.handle(outcome_event)
+        [settled] = written_since(shop.orders, start + 1)
+        assert settled.type == ("OrderConfirmed" if outcome == "confirmed" else "OrderRejected")
+        assert settled.metadata == EventMetadata(
+            outcome_event.metadata.correlation_id, outcome_event.event_id
+        )
+
+
+def test_a_reservation_gives_up_after_its_retries(shop: Checkout, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from shop.application import retry  # noqa: PLC0415
+    from shop.errors import ConcurrencyConflict  # noqa: PLC0415
+    from shop.eventstore.store import ConcurrencyError  # noqa: PLC0415
+
+    monkeypatch.setattr(retry, "time", SimpleNamespace(sleep=lambda _: None, monotonic=lambda: 0.0))
+    shop.stock(CUP, 3)
+    attempts = []
+
+    def always_stale(writes: Any, metadata: EventMetadata, **_: Any) -> None:
+        attempts.append(1)
+        raise ConcurrencyError([w.stream_id for w in writes])
+
+    shop.catalog.append_all = always_stale  # type: ignore[method-assign]
+    policy = StockReservationPolicy(shop.catalog_repo, retries=2, time_budget=3600)
+    with pytest.raises(ConcurrencyConflict) as gave_up:
+        policy.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 1)]}))
+    assert len(attempts) == 3
+    assert gave_up.value.detail == (
+        f"StockReservationPolicy: the stock of order {ORDER} was changed by concurrent requests 3 times;"
+        " try again."
+    )
+
+
+def test_a_pause_ending_exactly_at_the_budget_ends_the_retries(
+    shop: Checkout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from shop.application import retry  # noqa: PLC0415
+    from shop.errors import ConcurrencyConflict  # noqa: PLC0415
+    from shop.eventstore.store import ConcurrencyError  # noqa: PLC0415
+
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(
+        retry,
+        "time",
+        SimpleNamespace(sleep=lambda s: setattr(clock, "now", clock.now + s), monotonic=lambda: clock.now),
+    )
+    monkeypatch.setattr(retry, "random", SimpleNamespace(uniform=lambda _low, high: high))
+    shop.stock(CUP, 3)
+    attempts = []
+
+    def always_stale(writes: Any, metadata: EventMetadata, **_: Any) -> None:
+        attempts.append(clock.now)
+        raise ConcurrencyError([w.stream_id for w in writes])
+
+    shop.catalog.append_all = always_stale  # type: ignore[method-assign]
+    policy = StockReservationPolicy(shop.catalog_repo, retries=100, time_budget=0.01 + 0.02)
+    with pytest.raises(ConcurrencyConflict):
+        policy.handle(recorded("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, 1)]}))
+    assert attempts == [0.0, 0.01, 0.01 + 0.02]

@@ -105,6 +105,20 @@ def screen(event: dict[str, Any]) -> HttpProblem | None:
     return None
 
 
+def as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the resolver reads it once ``screen`` let it through: with JSON's media type.
+
+    Powertools parses a body only under a media type spelled ``application/json`` and fails on any
+    other (a 500). ``screen`` lets through ``+json`` types, any letter case, and any media type on an
+    empty body: all of them JSON or no body at all, so the resolver is told ``application/json``.
+    """
+    headers: dict[str, str] = event.get("headers") or {}
+    if not any(name.lower() == "content-type" for name in headers):
+        return event
+    kept = {name: value for name, value in headers.items() if name.lower() != "content-type"}
+    return {**event, "headers": {**kept, "content-type": "application/json"}}
+
+
 def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
     return {
         "statusCode": problem.status.value,
@@ -127,7 +141,7 @@ def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] =
         refused = screen(event)
         if refused is not None:
             return problem_proxy_response(refused)
-        response: dict[str, Any] = app.resolve(event, context)
+        response: dict[str, Any] = app.resolve(as_json(event), context)
         logger.info(
             "request",
             method=event.get("requestContext", {}).get("http", {}).get("method"),
