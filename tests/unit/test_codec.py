@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from shop.eventstore.codec import decode_commit, encode_commit, format_timestamp
 from shop.eventstore.model import EventMetadata, NewEvent
 
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 
 
 def test_a_commit_item_lists_its_event_types_once_each_for_stream_filters() -> None:
