@@ -222,8 +222,9 @@ class JwtAuthorizer:
         else:
             value = next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == self._name), "")
         value = value.strip()
-        if value[:7].lower() == "bearer ":
-            value = value[7:].strip()
+        scheme, _, rest = value.partition(" ")
+        if scheme.lower() == "bearer":
+            return rest.strip() or None
         return value or None
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -210,7 +210,9 @@ def test_unknown_carts_are_not_found_and_if_match_applies(carts) -> None:
     cart_id = new_cart(carts)
     with pytest.raises(VersionMismatch):
         carts.add_item(
-            cart_id, AddCartItem(product_id=MUG, quantity=1), CommandContext("c", "r", expected_version=5, caller=ALICE)
+            cart_id,
+            AddCartItem(product_id=MUG, quantity=1),
+            CommandContext("c", "r", expected_version=5, caller=ALICE),
         )
 
 

@@ -201,7 +201,10 @@ def test_if_match_is_checked_against_the_aggregate_version(catalog) -> None:
     with pytest.raises(VersionMismatch):
         catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=2, caller=ADMIN))
     assert (
-        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=1, caller=ADMIN)).version == 2
+        catalog.change_price(
+            product_id, price(1), CommandContext("c", "r", expected_version=1, caller=ADMIN)
+        ).version
+        == 2
     )
 
 
