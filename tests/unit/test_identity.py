@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -147,6 +148,8 @@ def test_tokens_never_reach_the_logs(
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     monkeypatch.setenv("POWERTOOLS_EVENT_HANDLER_DEBUG", "true")
+    # A logger of its own (Powertools keeps one per service, configured by whoever made it first).
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"token-check-{uuid.uuid4().hex[:8]}")
     router = ShopRouter()
 
     @router.post("/whoami")

@@ -75,7 +75,9 @@ def decode_commit(item: Item) -> list[RecordedEvent]:
     """Events of one commit item, in version order."""
     stream_id = item["streamId"]["S"]
     first = int(item["version"]["N"])
-    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], item["actor"]["S"])
+    # A commit written before actors were recorded has none: "" (unknown), never a guess.
+    actor = item.get("actor", {}).get("S", "")
+    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], actor)
     return [
         RecordedEvent(
             event_id=raw["id"],
