@@ -124,6 +124,7 @@ class Stack:
         self.invoker: Invoker | None = None
         self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
         self._authorizers: dict[tuple[str, str], JwtAuthorizer] = {}
+        self._directory: UserDirectory | None = None
         self._tokens: dict[str, str] = {}
         self._tokens_lock = threading.Lock()
 
@@ -162,11 +163,15 @@ class Stack:
     # ------------------------------------------------------------------ users (Cognito)
     def users(self) -> UserDirectory | None:
         """The template's user pool and app client, when it has exactly one of each."""
-        pools = list(self.template.of_type("AWS::Cognito::UserPool"))
-        clients = list(self.template.of_type("AWS::Cognito::UserPoolClient"))
-        if len(pools) != 1 or len(clients) != 1 or pools[0] not in self.physical:
-            return None
-        return UserDirectory(self.clients.cognito, self.physical[pools[0]], self.physical[clients[0]])
+        if self._directory is None:
+            pools = list(self.template.of_type("AWS::Cognito::UserPool"))
+            clients = list(self.template.of_type("AWS::Cognito::UserPoolClient"))
+            if len(pools) != 1 or len(clients) != 1 or pools[0] not in self.physical:
+                return None
+            self._directory = UserDirectory(
+                self.clients.cognito, self.physical[pools[0]], self.physical[clients[0]]
+            )
+        return self._directory
 
     def token(self, username: str) -> str:
         """An access token of ``username`` (created on first use: ``admin`` in the admin group,
@@ -185,7 +190,8 @@ class Stack:
         self.token(username)
         directory = self.users()
         assert directory is not None
-        return directory.ensure_user(username, DEMO_PASSWORD, groups_of(username))
+        with self._tokens_lock:
+            return directory.ensure_user(username, DEMO_PASSWORD, groups_of(username))
 
     def environment(self, function: str) -> dict[str, str]:
         fn = self.template.functions[function]
