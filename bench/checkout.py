@@ -97,8 +97,15 @@ def time_to_confirmation() -> dict[str, float]:
                 "category": "bench",
                 "price": {"amount": 100, "currency": "EUR"},
             }
-            product = call("POST", f"{stack.command}/products", body).json()["productId"]
-            call("POST", f"{stack.command}/products/{product}/stock", {"quantity": 100_000})
+            product = call("POST", f"{stack.command}/products", body, token=stack.tokens["admin"]).json()[
+                "productId"
+            ]
+            call(
+                "POST",
+                f"{stack.command}/products/{product}/stock",
+                {"quantity": 100_000},
+                token=stack.tokens["admin"],
+            )
             products.append(product)
         deadline = time.monotonic() + 10
         while (
@@ -109,17 +116,23 @@ def time_to_confirmation() -> dict[str, float]:
         durations: list[float] = []
 
         def checkout_and_wait(number: int) -> None:
-            cart = call("POST", f"{stack.command}/carts", {"customerId": f"c{number % 7}"}).json()["cartId"]
+            cart = call(
+                "POST",
+                f"{stack.command}/carts",
+                {"customerId": f"c{number % 7}"},
+                token=stack.tokens["admin"],
+            ).json()["cartId"]
             call(
                 "POST",
                 f"{stack.command}/carts/{cart}/items",
                 {"productId": products[number % 10], "quantity": 1},
+                token=stack.tokens["admin"],
             )
-            reply = call("POST", f"{stack.command}/carts/{cart}/checkout")
+            reply = call("POST", f"{stack.command}/carts/{cart}/checkout", token=stack.tokens["admin"])
             answered = time.perf_counter()
             order = reply.json()["orderId"]
             while True:
-                seen = call("GET", f"{stack.query}/orders/{order}")
+                seen = call("GET", f"{stack.query}/orders/{order}", token=stack.tokens["admin"])
                 if seen.status == 200 and seen.json()["status"] == "CONFIRMED":
                     break
                 time.sleep(0.005)

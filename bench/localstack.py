@@ -77,7 +77,11 @@ def run() -> Result:
                 "category": "bench",
                 "price": {"amount": 100, "currency": "EUR"},
             }
-            ids.append(call("POST", f"{stack.command}/products", body).json()["productId"])
+            ids.append(
+                call("POST", f"{stack.command}/products", body, token=stack.tokens["admin"]).json()[
+                    "productId"
+                ]
+            )
         # Warm every worker of the functions involved.
         run_clients(
             list(range(CLIENTS * 4)), lambda i: call("GET", f"{stack.query}/products/{ids[i % PRODUCTS]}")
@@ -94,7 +98,10 @@ def run() -> Result:
             product = ids[index % PRODUCTS]
             started = time.perf_counter()
             reply = call(
-                "PUT", f"{stack.command}/products/{product}/price", {"amount": 200 + index, "currency": "EUR"}
+                "PUT",
+                f"{stack.command}/products/{product}/price",
+                {"amount": 200 + index, "currency": "EUR"},
+                token=stack.tokens["admin"],
             )
             latencies.append(time.perf_counter() - started)
             if reply.status != 200:
@@ -110,6 +117,7 @@ def run() -> Result:
                 "PUT",
                 f"{stack.command}/products/{product}/price",
                 {"amount": 5000 + index, "currency": "EUR"},
+                token=stack.tokens["admin"],
             )
             answered = time.perf_counter()
             version = reply.json()["version"]

@@ -87,9 +87,18 @@ class HttpRequest:
 
 
 def build_event(
-    request: HttpRequest, match: RouteMatch, *, api_id: str, stage: str = "$default"
+    request: HttpRequest,
+    match: RouteMatch,
+    *,
+    api_id: str,
+    stage: str = "$default",
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The event API Gateway sends to a Lambda integration (payload format version 2.0)."""
+    """The event API Gateway sends to a Lambda integration (payload format version 2.0).
+
+    ``authorizer`` is what the route's authorizer granted (``{"jwt": {"claims", "scopes"}}``);
+    a public route's event has no ``requestContext.authorizer``.
+    """
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         key = name.lower()
@@ -131,6 +140,8 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if "cookie" in headers:
         event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
     if query:

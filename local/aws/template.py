@@ -71,10 +71,28 @@ class HttpRoute:
     method: str  # upper case, or ANY
     path: str  # /products/{productId}, or $default
     function: str
+    authorizer: str | None = None  # the API's authorizer guarding the route; None: public
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes: the token must hold at least one
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.method, self.path)
+
+
+@dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """A JWT authorizer of an HTTP API as the template declares it (``Auth.Authorizers``).
+
+    ``issuer`` and ``audience`` are unresolved template values (``!Sub``/``!Ref``): the resources
+    they name exist only once a stack has created them.
+    """
+
+    api: str
+    name: str
+    identity_source: str
+    issuer: Any
+    audience: tuple[Any, ...]
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,15 +176,55 @@ class Template:
             if event["Type"] == event_type
         ]
 
+    def http_api_auth(self, api: str) -> dict[str, Any]:
+        return dict(self.resources[api].get("Properties", {}).get("Auth", {}))
+
+    def jwt_authorizers(self, api: str) -> dict[str, JwtAuthorizerSpec]:
+        """The API's authorizers (SAM ``Auth.Authorizers``). Only JWT authorizers are emulated: any
+        other kind is refused here rather than leaving its routes unguarded."""
+        specs = {}
+        for name, spec in self.http_api_auth(api).get("Authorizers", {}).items():
+            jwt = spec.get("JwtConfiguration")
+            if jwt is None:
+                raise ValueError(f"{api} authorizer {name}: only JWT authorizers are emulated locally")
+            audience = jwt.get("audience", [])
+            specs[name] = JwtAuthorizerSpec(
+                api,
+                name,
+                spec.get("IdentitySource", "$request.header.Authorization"),
+                jwt.get("issuer"),
+                tuple(audience if isinstance(audience, list) else [audience]),
+                tuple(spec.get("AuthorizationScopes", [])),
+            )
+        return specs
+
+    def _route_auth(self, api: str, event: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+        """The authorizer guarding a route and the scopes it asks for, as SAM sets them: the event's
+        ``Auth.Authorizer`` (``NONE``: public), else the API's ``DefaultAuthorizer``; the event's
+        ``AuthorizationScopes``, else the authorizer's own."""
+        auth = self.http_api_auth(api)
+        route_auth = event.get("Auth", {})
+        name = route_auth.get("Authorizer", auth.get("DefaultAuthorizer"))
+        if name is None or name == "NONE":
+            return None, ()
+        if name == "AWS_IAM" or name not in auth.get("Authorizers", {}):
+            raise ValueError(f"{api}: the authorizer {name} is not emulated locally")
+        scopes = route_auth.get("AuthorizationScopes") or auth["Authorizers"][name].get(
+            "AuthorizationScopes", []
+        )
+        return name, tuple(scopes)
+
     @property
     def routes(self) -> list[HttpRoute]:
         routes = []
         for function, _, props in self._events("HttpApi"):
             api = props["ApiId"]["Ref"]
+            authorizer, scopes = self._route_auth(api, props)
             if "Path" in props:
-                routes.append(HttpRoute(api, props.get("Method", "ANY").upper(), props["Path"], function))
+                method = props.get("Method", "ANY").upper()
+                routes.append(HttpRoute(api, method, props["Path"], function, authorizer, scopes))
             else:
-                routes.append(HttpRoute(api, "ANY", "$default", function))
+                routes.append(HttpRoute(api, "ANY", "$default", function, authorizer, scopes))
         return routes
 
     def routes_of(self, api: str) -> list[HttpRoute]:

@@ -14,7 +14,11 @@ from typing import Any
 
 from local.demo.seed import DEMO_PRODUCTS
 
-DEMO_CUSTOMER = "demo-customer"
+#: The customer the samples act as (their token's ``sub``), who owns the sample carts and order;
+#: another customer; and an admin (in the ``admin`` group).
+DEMO_CUSTOMER = "c0ffee00-0000-4000-8000-00000000cc01"
+OTHER_CUSTOMER = "c0ffee00-0000-4000-8000-00000000cc02"
+DEMO_ADMIN = "c0ffee00-0000-4000-8000-00000000ad01"
 OPEN_CART = "c0ffee00-0000-4000-8000-00000000ca01"  # lines: ESP-CUP-01 x1, FRENCH-PRESS x1
 CHECKOUT_CART = "c0ffee00-0000-4000-8000-00000000ca02"  # line: MUG-CLASSIC x1, for the checkout sample
 ORDERED_CART = "c0ffee00-0000-4000-8000-00000000ca03"  # checked out as SAMPLE_ORDER
@@ -22,7 +26,7 @@ SAMPLE_ORDER = "c0ffee00-0000-4000-8000-0000000000d1"  # placed, reserved, confi
 STREAM_CART = "c0ffee00-0000-4000-8000-00000000ca04"  # only in stream samples
 STREAM_ORDER = "c0ffee00-0000-4000-8000-0000000000d2"  # placed by the OrderIntakePolicy sample
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-META = ("sample-correlation", "sample-request")
+META = ("sample-correlation", "sample-request", DEMO_CUSTOMER)  # correlation, causation, actor
 
 FIXTURE_CARTS: list[tuple[str, list[tuple[str, int]], str | None]] = [
     (OPEN_CART, [("ESP-CUP-01", 1), ("FRENCH-PRESS", 1)], None),

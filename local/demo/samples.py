@@ -2,8 +2,12 @@
 
 ``python -m local.demo.samples`` regenerates every file in ``events/`` (a test keeps them current).
 HTTP samples are API Gateway HTTP API (payload 2.0) events built by the same code the local stack
-routes with; stream samples are DynamoDB Streams records of commits encoded by the event store's
-own codec.
+routes with; on routes behind the JWT authorizer they carry a caller's claims in
+``requestContext.authorizer.jwt`` exactly as the authorizer (``local.aws.authorizers``) presents
+them. ``sam local invoke`` hands a sample to the function as it is, without any authorizer: the
+``*-without-token`` sample shows what the function itself answers then (403), the local stack's
+API emulation answers its request 401 before any function runs. Stream samples are DynamoDB
+Streams records of commits encoded by the event store's own codec.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from typing import Any
 
 from local import ROOT
 from local.aws.apigw import HttpRequest, RouteMatch, build_event
+from local.aws.authorizers import claim_text
 from local.aws.template import Template
 from local.demo.fixtures import (
     AT,
     CHECKOUT_CART,
+    DEMO_ADMIN,
     DEMO_CUSTOMER,
     META,
     OPEN_CART,
+    OTHER_CUSTOMER,
     SAMPLE_ORDER,
     STREAM_CART,
     STREAM_ORDER,
@@ -32,11 +39,49 @@ from local.demo.seed import DEMO_PRODUCTS
 
 EVENTS = ROOT / "events"
 STREAM_ARN_PREFIX = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+SAMPLE_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SAMPLE0001"
+SAMPLE_CLIENT = "5ample0c1ient0id0000000000"
+#: caller -> (sub, username, groups)
+CALLERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "customer": (DEMO_CUSTOMER, "demo-customer", ()),
+    "other": (OTHER_CUSTOMER, "other-customer", ()),
+    "admin": (DEMO_ADMIN, "demo-admin", ("admin",)),
+}
+
+
+def authorizer_context(caller: str) -> dict[str, Any]:
+    """What the JWT authorizer passes for a Cognito access token of ``caller`` (payload 2.0)."""
+    sub, username, groups = CALLERS[caller]
+    epoch = int(AT.timestamp())
+    claims: dict[str, Any] = {
+        "auth_time": epoch,
+        "client_id": SAMPLE_CLIENT,
+        "exp": epoch + 3600,
+        "iat": epoch,
+        "iss": SAMPLE_ISSUER,
+        "jti": f"{sub[:-4]}0017",
+        "origin_jti": f"{sub[:-4]}0018",
+        "scope": "aws.cognito.signin.user.admin",
+        "sub": sub,
+        "token_use": "access",
+        "username": username,
+    }
+    if groups:
+        claims["cognito:groups"] = list(groups)
+    return {"jwt": {"claims": {name: claim_text(value) for name, value in claims.items()}, "scopes": None}}
 
 
 def _http(
-    template: Template, method: str, path: str, body: Any = None, query: str = "", api: str = ""
+    template: Template,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: str = "",
+    api: str = "",
+    caller: str | None = None,
 ) -> dict[str, Any]:
+    """An event of ``method path``; ``caller`` is whose verified token the authorizer let through
+    (None: no token, as on a public route)."""
     routes = {(r.method, r.path): r for r in template.routes}
     if api:
         route = next(r for r in template.routes_of(api) if r.path == "$default")
@@ -44,12 +89,15 @@ def _http(
     else:
         route, params = _route_for(routes, method, path)
     headers = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*"}
+    if caller is not None:
+        headers["authorization"] = f"Bearer <an access token of {CALLERS[caller][1]}>"
     if body is not None:
         headers["content-type"] = "application/json"
     request = HttpRequest(
         method, path, query, headers, json.dumps(body).encode() if body is not None else b""
     )
-    event = build_event(request, RouteMatch(route, params), api_id="sample")
+    granted = authorizer_context(caller) if caller is not None else None
+    event = build_event(request, RouteMatch(route, params), api_id="sample", authorizer=granted)
     event["requestContext"]["requestId"] = "sample-request"
     event["requestContext"]["time"] = AT.strftime("%d/%b/%Y:%H:%M:%S +0000")
     event["requestContext"]["timeEpoch"] = int(AT.timestamp() * 1000)
@@ -122,24 +170,29 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
         "placedAt": "2026-11-26T09:00:00.000000Z",
     }
     order_placed = _records("OrderEventStore", [(f"order-{STREAM_ORDER}", 1, [("OrderPlaced", placed)])])
+    tea = {
+        "sku": "SAMPLE-TEA-01",
+        "name": "Sencha tea 100 g",
+        "description": "Green tea from Shizuoka.",
+        "category": "tea",
+        "price": _money(890),
+    }
     return {
-        "CatalogCommands/create-product.json": http(
-            "POST",
-            "/products",
-            {
-                "sku": "SAMPLE-TEA-01",
-                "name": "Sencha tea 100 g",
-                "description": "Green tea from Shizuoka.",
-                "category": "tea",
-                "price": _money(890),
-            },
-        ),
+        "CatalogCommands/create-product.json": http("POST", "/products", tea, caller="admin"),
+        "CatalogCommands/create-product-as-customer.json": http("POST", "/products", tea, caller="customer"),
+        "CatalogCommands/create-product-without-token.json": http("POST", "/products", tea),
         "CatalogCommands/change-product-details.json": http(
-            "PATCH", f"/products/{cup}", {"description": "Porcelain, 80 ml, dishwasher safe."}
+            "PATCH", f"/products/{cup}", {"description": "Porcelain, 80 ml, dishwasher safe."}, caller="admin"
         ),
-        "CatalogCommands/change-product-price.json": http("PUT", f"/products/{cup}/price", _money(1399)),
-        "CatalogCommands/discontinue-product.json": http("POST", f"/products/{legacy}/discontinue"),
-        "CatalogCommands/receive-stock.json": http("POST", f"/products/{beans}/stock", {"quantity": 10}),
+        "CatalogCommands/change-product-price.json": http(
+            "PUT", f"/products/{cup}/price", _money(1399), caller="admin"
+        ),
+        "CatalogCommands/discontinue-product.json": http(
+            "POST", f"/products/{legacy}/discontinue", caller="admin"
+        ),
+        "CatalogCommands/receive-stock.json": http(
+            "POST", f"/products/{beans}/stock", {"quantity": 10}, caller="admin"
+        ),
         "CatalogQueries/list-products.json": http("GET", "/products", query="category=coffee&limit=2"),
         "CatalogQueries/get-product.json": http("GET", f"/products/{cup}"),
         "CommandApiFallback/method-not-allowed.json": http("GET", "/products", api="CommandApi"),
@@ -171,16 +224,24 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
                 ),
             ],
         ),
-        "CartCommands/create-cart.json": http("POST", "/carts", {"customerId": DEMO_CUSTOMER}),
+        "CartCommands/create-cart.json": http("POST", "/carts", {}, caller="customer"),
+        "CartCommands/create-cart-for-a-customer.json": http(
+            "POST", "/carts", {"customerId": DEMO_CUSTOMER}, caller="admin"
+        ),
         "CartCommands/add-cart-item.json": http(
-            "POST", f"/carts/{OPEN_CART}/items", {"productId": beans, "quantity": 2}
+            "POST", f"/carts/{OPEN_CART}/items", {"productId": beans, "quantity": 2}, caller="customer"
         ),
         "CartCommands/set-cart-item-quantity.json": http(
-            "PUT", f"/carts/{OPEN_CART}/items/{press}", {"quantity": 3}
+            "PUT", f"/carts/{OPEN_CART}/items/{press}", {"quantity": 3}, caller="customer"
         ),
-        "CartCommands/remove-cart-item.json": http("DELETE", f"/carts/{OPEN_CART}/items/{cup}"),
-        "CartCommands/check-out-cart.json": http("POST", f"/carts/{CHECKOUT_CART}/checkout"),
-        "CartQueries/get-cart.json": http("GET", f"/carts/{OPEN_CART}"),
+        "CartCommands/remove-cart-item.json": http(
+            "DELETE", f"/carts/{OPEN_CART}/items/{cup}", caller="customer"
+        ),
+        "CartCommands/check-out-cart.json": http(
+            "POST", f"/carts/{CHECKOUT_CART}/checkout", caller="customer"
+        ),
+        "CartQueries/get-cart.json": http("GET", f"/carts/{OPEN_CART}", caller="customer"),
+        "CartQueries/get-cart-of-another-customer.json": http("GET", f"/carts/{OPEN_CART}", caller="other"),
         "CartProjector/cart-stream.json": _records(
             "CartEventStore",
             [
@@ -218,10 +279,13 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
                 )
             ],
         ),
-        "OrderCommands/cancel-order.json": http("POST", f"/orders/{SAMPLE_ORDER}/cancel"),
-        "OrderQueries/get-order.json": http("GET", f"/orders/{SAMPLE_ORDER}"),
+        "OrderCommands/cancel-order.json": http("POST", f"/orders/{SAMPLE_ORDER}/cancel", caller="customer"),
+        "OrderQueries/get-order.json": http("GET", f"/orders/{SAMPLE_ORDER}", caller="customer"),
         "OrderQueries/list-customer-orders.json": http(
-            "GET", f"/customers/{DEMO_CUSTOMER}/orders", query="limit=5"
+            "GET", f"/customers/{DEMO_CUSTOMER}/orders", query="limit=5", caller="customer"
+        ),
+        "OrderQueries/list-another-customers-orders.json": http(
+            "GET", f"/customers/{DEMO_CUSTOMER}/orders", query="limit=5", caller="other"
         ),
         # The same stream record reaches both consumers of the order stream.
         "OrderProjector/order-stream.json": order_placed,

@@ -13,12 +13,20 @@ from local.aws.apigw import HttpResponse
 
 
 def call(
-    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+    *,
+    token: str | None = None,
 ) -> HttpResponse:
+    """One request; ``token`` (an access token) goes in ``Authorization: Bearer``."""
     data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
-    )
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return HttpResponse(response.status, dict(response.headers.items()), response.read())

@@ -19,6 +19,14 @@ class StackProcess:
     process: subprocess.Popen[str]
     urls: dict[str, str]
     output: list[str] = field(default_factory=list)
+    #: demo user (``admin``, ``alice``, ``bob``) -> the access token the stack printed for it
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_pool: str = ""
+    client_id: str = ""
+
+    def auth(self, user: str = "admin") -> dict[str, str]:
+        """The ``Authorization`` header of a demo user's printed access token."""
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
 
     @property
     def query(self) -> str:
@@ -74,6 +82,12 @@ def start(template: Path | None = None, **environment: str) -> StackProcess:
         found = re.match(r"\s+([\w ]+?)(?: API)?:\s+(http://\S+)", line)
         if found:
             running.urls[found.group(1)] = found.group(2)
+        token = re.match(r"\s+export (\w+)=(\S+)$", line)
+        if token:
+            running.tokens[token.group(1).lower()] = token.group(2)
+        cognito = re.match(r"\s+Cognito:\s+user pool (\S+), app client (\S+)$", line)
+        if cognito:
+            running.user_pool, running.client_id = cognito.groups()
         if line.startswith("Ctrl-C stops everything"):
             break
     else:

@@ -31,6 +31,7 @@ from local.aws.template import TEMPLATE, Template
 from local.demo import envfile
 from local.demo.fixtures import create_sample_aggregates
 from local.demo.seed import seed
+from local.demo.users import DEMO_PASSWORD, DEMO_USERS
 from local.stack.pool import WorkerPoolInvoker
 from local.stack.server import ApiServer
 from local.stack.stack import Clients, Stack
@@ -97,6 +98,7 @@ class Runner:
         self.threads: list[threading.Thread] = []
         self.invoker: WorkerPoolInvoker | None = None
         self.stack: Stack | None = None
+        self.tokens: dict[str, str] = {}  # demo user -> access token
 
     # ----------------------------------------------------------------- start
     def start(self) -> None:
@@ -107,6 +109,8 @@ class Runner:
         clients = Clients.connect(self.endpoint_url)
         self.stack = Stack(self.template, clients, retry_delay=self.settings.retry_delay, log_line=log)
         self.stack.create_resources()
+        if self.stack.users() is not None:  # the demo users, signed in with the real Cognito API
+            self.tokens = {user: self.stack.token(user) for user in DEMO_USERS}
         self.invoker = WorkerPoolInvoker(
             self.template.functions, self._function_environment, max_workers=self.settings.concurrency
         )
@@ -176,13 +180,15 @@ class Runner:
             time.sleep(self.settings.poll_interval)
 
     def seed(self) -> int:
+        """The demo catalog through the Command API, as the ``admin`` user."""
         base = self.url("CommandApi")
+        headers = {"Content-Type": "application/json"}
+        if "admin" in self.tokens:
+            headers["Authorization"] = f"Bearer {self.tokens['admin']}"
 
         def send(method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
             data = json.dumps(body).encode() if body is not None else None
-            request = urllib.request.Request(
-                base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-            )
+            request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=SEED_REQUEST_TIMEOUT) as response:
                     return response.status, json.loads(response.read())
@@ -272,8 +278,26 @@ def print_ready(local: Runner, seeded: int, sam_env: Path | None = None) -> None
     lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
     if seeded:
         lines.append(f"  Seeded {seeded} demo products through the Command API, and the carts events/ uses.")
+    lines.extend(sign_in_lines(local))
     lines.append("Ctrl-C stops everything.")
     print("\n".join(lines), flush=True)
+
+
+def sign_in_lines(local: Runner) -> list[str]:
+    """The user pool, the demo users and a ready access token for each (``export`` lines to paste)."""
+    directory = local.stack.users() if local.stack else None
+    if directory is None or not local.tokens:
+        return []
+    users = ", ".join(
+        f"{user} (group {', '.join(groups)})" if groups else user for user, groups in DEMO_USERS.items()
+    )
+    lines = [
+        f"  {'Cognito:':<14} user pool {directory.pool_id}, app client {directory.client_id}",
+        f"  {'Users:':<14} {users}; password {DEMO_PASSWORD}",
+        "  Access tokens (valid 1 h; Authorization: Bearer <token>):",
+    ]
+    lines.extend(f"    export {user.upper()}={token}" for user, token in local.tokens.items())
+    return lines
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +27,19 @@ from local.aws.apigw import (
     build_event,
     parse_result,
 )
+from local.aws.authorizers import Granted, JwtAuthorizer, KeySource
+from local.aws.cognito import UserDirectory, create_user_pools, endpoint_keys, in_process_keys
 from local.aws.esm import EventSourceMapping, FunctionError, StreamReader
 from local.aws.functions import function_environment
 from local.aws.template import Template, table_definition
+from local.demo.users import DEMO_PASSWORD, groups_of
 from local.stack.delivery import Delivery, Source
 from local.stack.invokers import Invoker
 
 log = logging.getLogger("local")
+
+#: Whose token the in-process request helpers send unless told otherwise.
+DEFAULT_USER = "admin"
 
 
 def secret_names(template: Template, prefix: str = "", region: str = "us-east-1") -> dict[str, str]:
@@ -74,15 +81,21 @@ class Clients:
     dynamodb: Any
     streams: Any
     sqs: Any
+    cognito: Any = None
+    endpoint_url: str | None = None  # None: moto's in-process mock_aws
 
     @classmethod
     def connect(cls, endpoint_url: str | None = None) -> Clients:
         """Clients of ``endpoint_url`` (the moto server), or of in-process ``mock_aws`` if None."""
         import boto3  # noqa: PLC0415 - only where clients are made
 
-        return cls(
-            *(boto3.client(s, endpoint_url=endpoint_url) for s in ("dynamodb", "dynamodbstreams", "sqs"))
-        )
+        services = ("dynamodb", "dynamodbstreams", "sqs", "cognito-idp")
+        return cls(*(boto3.client(s, endpoint_url=endpoint_url) for s in services), endpoint_url)
+
+    @property
+    def keys(self) -> KeySource:
+        """Where the JWT authorizer reads a user pool's keys: the endpoint's JWKS documents."""
+        return endpoint_keys(self.endpoint_url) if self.endpoint_url else in_process_keys
 
 
 class Stack:
@@ -110,6 +123,10 @@ class Stack:
         self.delivery = Delivery([], self.log_line)
         self.invoker: Invoker | None = None
         self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
+        self._authorizers: dict[tuple[str, str], JwtAuthorizer] = {}
+        self._directory: UserDirectory | None = None
+        self._tokens: dict[str, str] = {}
+        self._tokens_lock = threading.Lock()
 
     # ------------------------------------------------------------------ resources
     def create_resources(self) -> None:
@@ -128,6 +145,53 @@ class Stack:
             self.attributes[f"{logical}.Arn"] = arn["Attributes"]["QueueArn"]
             self._queue_urls[self.attributes[f"{logical}.Arn"]] = url
         self.physical.update(secret_names(self.template, self.prefix, self.region))
+        if self.template.of_type("AWS::Cognito::UserPool"):
+            create_user_pools(
+                self.template, self.clients.cognito, self.physical, self.attributes, self.prefix, self.region
+            )
+        self._authorizers = {
+            (api, name): JwtAuthorizer(
+                str(self.template.resolve(spec.issuer, self.physical, self.attributes)),
+                [str(self.template.resolve(a, self.physical, self.attributes)) for a in spec.audience],
+                self.clients.keys,
+                spec.identity_source,
+            )
+            for api in self.template.http_apis
+            for name, spec in self.template.jwt_authorizers(api).items()
+        }
+
+    # ------------------------------------------------------------------ users (Cognito)
+    def users(self) -> UserDirectory | None:
+        """The template's user pool and app client, when it has exactly one of each."""
+        if self._directory is None:
+            pools = list(self.template.of_type("AWS::Cognito::UserPool"))
+            clients = list(self.template.of_type("AWS::Cognito::UserPoolClient"))
+            if len(pools) != 1 or len(clients) != 1 or pools[0] not in self.physical:
+                return None
+            self._directory = UserDirectory(
+                self.clients.cognito, self.physical[pools[0]], self.physical[clients[0]]
+            )
+        return self._directory
+
+    def token(self, username: str) -> str:
+        """An access token of ``username`` (created on first use: ``admin`` in the admin group,
+        anyone else a customer), signed in with the real Cognito API."""
+        with self._tokens_lock:
+            if username not in self._tokens:
+                directory = self.users()
+                if directory is None:
+                    raise LookupError("the template has no user pool with one app client")
+                directory.ensure_user(username, DEMO_PASSWORD, groups_of(username))
+                self._tokens[username] = directory.sign_in(username, DEMO_PASSWORD)["AccessToken"]
+            return self._tokens[username]
+
+    def sub(self, username: str) -> str:
+        """A user's ``sub``: the customer id the shop knows them by."""
+        self.token(username)
+        directory = self.users()
+        assert directory is not None
+        with self._tokens_lock:
+            return directory.ensure_user(username, DEMO_PASSWORD, groups_of(username))
 
     def environment(self, function: str) -> dict[str, str]:
         fn = self.template.functions[function]
@@ -203,13 +267,21 @@ class Stack:
         return self.serve_http(api, request)[0]
 
     def serve_http(self, api: str, request: HttpRequest) -> tuple[HttpResponse, str]:
-        """The response, and the function that produced it ("-" if no route matched)."""
+        """The response, and what produced it: the function, "-" if no route matched, or the
+        authorizer and its reason when it refused the request (no function runs then)."""
         match = self._routes[api].match(request.method, request.path)
         if match is None:
             return NOT_FOUND, "-"
+        granted = None
+        if match.route.authorizer is not None:
+            authorizer = self._authorizers[(api, match.route.authorizer)]
+            outcome = authorizer.authorize(request.headers, request.query, match.route.scopes)
+            if not isinstance(outcome, Granted):
+                return outcome.response, f"{match.route.authorizer} ({outcome.reason})"
+            granted = outcome.context()
         assert self.invoker is not None, "start_mappings(invoker) first"
         function = match.route.function
-        event = build_event(request, match, api_id=api.lower())
+        event = build_event(request, match, api_id=api.lower(), authorizer=granted)
         try:
             result = self.invoker.invoke(function, event)
         except FunctionError as error:
@@ -222,18 +294,45 @@ class Stack:
             return INTERNAL_ERROR, function
 
     def request(
-        self, api: str, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        api: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        as_user: str | None = DEFAULT_USER,
     ) -> HttpResponse:
-        """An HTTP request to one of the stack's APIs, without a server (tests, benchmarks)."""
+        """An HTTP request to one of the stack's APIs, without a server (tests, benchmarks).
+
+        It carries ``as_user``'s access token (the admin's unless told otherwise; ``None``: no token)
+        when the template has a user pool, and no ``Authorization`` header is given.
+        """
         path, _, query = path.partition("?")
         all_headers = {"content-type": "application/json", **(headers or {})}
+        given = any(name.lower() == "authorization" for name in all_headers)
+        if as_user is not None and not given and self.users() is not None:
+            all_headers["authorization"] = f"Bearer {self.token(as_user)}"
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
         return self.handle_http(api, HttpRequest(method, path, query, all_headers, raw))
 
     def command(
-        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        as_user: str | None = DEFAULT_USER,
     ) -> HttpResponse:
-        return self.request("CommandApi", method, path, body, headers)
+        return self.request("CommandApi", method, path, body, headers, as_user=as_user)
 
-    def query(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return self.request("QueryApi", method, path, None, headers)
+    def query(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        as_user: str | None = DEFAULT_USER,
+    ) -> HttpResponse:
+        return self.request("QueryApi", method, path, None, headers, as_user=as_user)

@@ -22,7 +22,7 @@ from shop.eventstore.model import EventMetadata, NewEvent, StreamCheck, StreamWr
 from shop.eventstore.store import MAX_EVENTS_PER_COMMIT, ConcurrencyError, EventStore
 from tests.support.tables import create_table
 
-META = EventMetadata(correlation_id="corr-1", causation_id="cause-1")
+META = EventMetadata(correlation_id="corr-1", causation_id="cause-1", actor="sub-1")
 
 
 def event(n: int, kind: str = "Happened") -> NewEvent:
@@ -168,7 +168,7 @@ def test_a_cross_stream_transaction_with_one_stale_stream_writes_nothing(store: 
 
 def test_a_transaction_of_one_stream_is_a_plain_append(store: EventStore) -> None:
     store.append("s", 0, [event(1)], META)
-    other = EventMetadata("corr-2", "cause-2")
+    other = EventMetadata("corr-2", "cause-2", "sub-2")
 
     store.append_all([StreamWrite("s", 1, [event(2), event(3)])], other)
 

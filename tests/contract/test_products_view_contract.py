@@ -66,7 +66,7 @@ def test_stock_without_its_product_is_no_product_for_the_cart_or_the_query_api()
     repository = Repository(store, catalog_events)
     stock = Stock(PRODUCT_IDS[0])
     stock.receive(5)
-    repository.save(stock, metadata=EventMetadata("c", "c"))
+    repository.save(stock, metadata=EventMetadata("c", "c", "someone"))
     view = projected(store)
     assert ProductsViewCatalog(view).find(PRODUCT_IDS[0]) is None
     with pytest.raises(NotFound):

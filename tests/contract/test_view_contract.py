@@ -112,7 +112,7 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
     events = create_table(endpoint_dynamodb, template, "CatalogEventStore")
     view = create_table(endpoint_dynamodb, template, "ProductsView")
     store = DynamoDBEventStore(endpoint_dynamodb, events)
-    meta = EventMetadata("c", "c")
+    meta = EventMetadata("c", "c", "someone")
     store.append("stock-p-1", 0, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})], meta)
     store.append("stock-p-1", 1, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 4})], meta)
     engine = dynamodb_projection_engine(

@@ -20,6 +20,7 @@ def create(stack: StackProcess, name: str, category: str, cents: int = 500) -> s
         "POST",
         f"{stack.command}/products",
         {"sku": new_sku(), "name": name, "category": category, "price": {"amount": cents, "currency": "EUR"}},
+        token=stack.tokens["admin"],
     )
     assert reply.status == 201, reply.body
     assert reply.headers["Location"] == f"/products/{reply.json()['productId']}"
@@ -45,14 +46,26 @@ def test_create_see_list_discontinue(local_stack: StackProcess) -> None:
     assert product.headers["ETag"] == '"1.0"'
     eventually(lambda: listed(local_stack, category) == ["Bowl", "Mug"])
 
-    stocked = call("POST", f"{local_stack.command}/products/{mug}/stock", {"quantity": 4})
+    stocked = call(
+        "POST",
+        f"{local_stack.command}/products/{mug}/stock",
+        {"quantity": 4},
+        token=local_stack.tokens["admin"],
+    )
     assert (stocked.status, stocked.json()["stockVersion"]) == (200, 1)
     eventually(lambda: call("GET", f"{local_stack.query}/products/{mug}").json()["available"] == 4)
 
-    assert call("POST", f"{local_stack.command}/products/{mug}/discontinue").status == 200
+    assert (
+        call(
+            "POST", f"{local_stack.command}/products/{mug}/discontinue", token=local_stack.tokens["admin"]
+        ).status
+        == 200
+    )
     eventually(lambda: listed(local_stack, category) == ["Bowl"])
     assert call("GET", f"{local_stack.query}/products/{mug}").json()["status"] == "DISCONTINUED"
-    again = call("POST", f"{local_stack.command}/products/{mug}/discontinue")
+    again = call(
+        "POST", f"{local_stack.command}/products/{mug}/discontinue", token=local_stack.tokens["admin"]
+    )
     assert (again.status, again.headers["Content-Type"]) == (409, "application/problem+json")
 
 
@@ -68,7 +81,7 @@ def test_errors_are_problems_over_http(local_stack: StackProcess) -> None:
         ("POST", f"{local_stack.command}/products", {"description": "x" * 70_000}, 413),
     ]
     for method, url, body, status in cases:
-        reply = call(method, url, body)
+        reply = call(method, url, body, token=local_stack.tokens["admin"])
         assert reply.status == status, (method, url, reply.body)
         assert reply.headers["Content-Type"] == "application/problem+json"
         assert reply.json()["status"] == status

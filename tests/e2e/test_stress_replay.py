@@ -81,10 +81,15 @@ def new_product(stack: StackProcess, name: str) -> str:
         "category": f"stress-{uuid.uuid4().hex[:8]}",
         "price": {"amount": 300, "currency": "EUR"},
     }
-    created = call("POST", f"{stack.command}/products", body)
+    created = call("POST", f"{stack.command}/products", body, token=stack.tokens["admin"])
     assert created.status == 201, created.body
     product = str(created.json()["productId"])
-    received = call("POST", f"{stack.command}/products/{product}/stock", {"quantity": INITIAL_STOCK})
+    received = call(
+        "POST",
+        f"{stack.command}/products/{product}/stock",
+        {"quantity": INITIAL_STOCK},
+        token=stack.tokens["admin"],
+    )
     assert received.status == 200, received.body
     return product
 
@@ -98,10 +103,12 @@ def wait_until_listed(stack: StackProcess, products: list[str]) -> None:
 
 
 def filled_cart(stack: StackProcess, number: int, products: list[str]) -> str:
-    cart = call("POST", f"{stack.command}/carts", {"customerId": f"stress-{number}"}).json()["cartId"]
+    cart = call(
+        "POST", f"{stack.command}/carts", {"customerId": f"stress-{number}"}, token=stack.tokens["admin"]
+    ).json()["cartId"]
     for product in products:
         line = {"productId": product, "quantity": UNITS_PER_LINE}
-        added = call("POST", f"{stack.command}/carts/{cart}/items", line)
+        added = call("POST", f"{stack.command}/carts/{cart}/items", line, token=stack.tokens["admin"])
         assert added.status == 200, added.body
     return str(cart)
 
@@ -113,7 +120,7 @@ def stress(stack: StackProcess, run: Run) -> None:
     deadline = time.monotonic() + STRESS_TIMEOUT
 
     def checkout(cart: str) -> str:
-        reply = call("POST", f"{stack.command}/carts/{cart}/checkout")
+        reply = call("POST", f"{stack.command}/carts/{cart}/checkout", token=stack.tokens["admin"])
         assert reply.status == 202, reply.body
         return str(reply.json()["orderId"])
 
@@ -135,14 +142,19 @@ def stress(stack: StackProcess, run: Run) -> None:
             if time.monotonic() > deadline:
                 return
             product = run.products[(index + number) % len(run.products)]
-            reply = call("POST", f"{stack.command}/products/{product}/stock", {"quantity": 1})
+            reply = call(
+                "POST",
+                f"{stack.command}/products/{product}/stock",
+                {"quantity": 1},
+                token=stack.tokens["admin"],
+            )
             run.tally.count(run.tally.receipts, reply.status)
 
     def canceller() -> None:
         start.wait()
         while (order := to_cancel.get()) is not None:
             while True:  # 404 until OrderIntakePolicy has placed the order
-                reply = call("POST", f"{stack.command}/orders/{order}/cancel")
+                reply = call("POST", f"{stack.command}/orders/{order}/cancel", token=stack.tokens["admin"])
                 if reply.status != 404 or time.monotonic() > deadline:
                     break
                 run.tally.cancel_waits += 1

@@ -2,7 +2,8 @@
 
 The samples address the demo catalog (product ids derive from SKUs) and the sample carts and
 order that ``local.demo.samples`` creates with fixed ids: exactly what the local stack sets up at
-start. Here the same set-up runs in process first, then each sample is invoked on its handler.
+start. Here the same set-up runs in process first, then each sample is invoked on its handler,
+as ``sam local invoke`` does: straight to the function, with no authorizer in between.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from local.aws import calls
+from local.aws.apigw import HttpRequest
 from local.aws.functions import LambdaContext, load_handler
 from local.aws.template import Template
 from local.demo.fixtures import SAMPLE_ORDER, create_sample_aggregates
@@ -26,6 +28,9 @@ OK = {"batchItemFailures": []}
 #: sample -> status code (HTTP samples) or the whole expected response (stream samples)
 EXPECTED: dict[str, Any] = {
     "CatalogCommands/create-product.json": 201,
+    "CatalogCommands/create-product-as-customer.json": 403,
+    # No authorizer ran (sam local invoke): the function refuses a request nobody vouched for.
+    "CatalogCommands/create-product-without-token.json": 403,
     "CatalogCommands/change-product-details.json": 200,
     "CatalogCommands/change-product-price.json": 200,
     "CatalogCommands/discontinue-product.json": 200,
@@ -36,16 +41,19 @@ EXPECTED: dict[str, Any] = {
     "QueryApiFallback/not-found.json": 404,
     "CatalogProjector/catalog-stream.json": OK,
     "CartCommands/create-cart.json": 201,
+    "CartCommands/create-cart-for-a-customer.json": 201,
     "CartCommands/add-cart-item.json": 200,
     "CartCommands/set-cart-item-quantity.json": 200,
     "CartCommands/remove-cart-item.json": 200,
     "CartCommands/check-out-cart.json": 202,
     "CartQueries/get-cart.json": 200,
+    "CartQueries/get-cart-of-another-customer.json": 404,
     "CartProjector/cart-stream.json": OK,
     "OrderIntakePolicy/cart-checked-out.json": OK,
     "OrderCommands/cancel-order.json": 200,
     "OrderQueries/get-order.json": 200,
     "OrderQueries/list-customer-orders.json": 200,
+    "OrderQueries/list-another-customers-orders.json": 403,
     "OrderProjector/order-stream.json": OK,
     "StockReservationPolicy/order-placed.json": OK,
     "OrderFulfilmentPolicy/reservation-confirmed.json": OK,
@@ -81,6 +89,33 @@ def test_every_route_has_a_sample(template: Template) -> None:
         (r.function, "$default" if r.path == "$default" else f"{r.method} {r.path}") for r in template.routes
     }
     assert sampled == declared
+
+
+def test_http_samples_carry_claims_exactly_where_the_template_puts_an_authorizer(template: Template) -> None:
+    protected = {f"{r.method} {r.path}" for r in template.routes if r.authorizer is not None}
+    for sample in files():
+        event = json.loads((EVENTS / sample).read_text())
+        if "routeKey" not in event or sample.endswith("-without-token.json"):
+            continue
+        claims = event["requestContext"].get("authorizer", {}).get("jwt", {}).get("claims")
+        assert (claims is not None) == (event["routeKey"] in protected), sample
+        if claims is not None:
+            assert all(isinstance(value, str) for value in claims.values()), sample  # payload 2.0
+
+
+def test_the_sample_without_a_token_is_refused_by_the_authorizer_before_any_function(stack: Any) -> None:
+    event = json.loads((EVENTS / "CatalogCommands/create-product-without-token.json").read_text())
+    request = HttpRequest(
+        event["requestContext"]["http"]["method"],
+        event["rawPath"],
+        event["rawQueryString"],
+        event["headers"],
+        event["body"].encode(),
+    )
+    response, served_by = stack.serve_http("CommandApi", request)
+    assert (response.status, response.json()) == (401, {"message": "Unauthorized"})
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert served_by.startswith("CognitoJwt")  # the authorizer, not CatalogCommands
 
 
 def test_every_stream_subscription_has_a_sample(template: Template) -> None:

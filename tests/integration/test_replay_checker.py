@@ -156,7 +156,7 @@ def test_an_order_confirmed_although_its_reservation_was_rejected_by_a_phantom_c
         TableName=stack.physical["OrderEventStore"], Key={"streamId": {"S": stream}, "version": {"N": "2"}}
     )
     confirmed = NewEvent("OrderConfirmed", {"orderId": rejected})
-    append(stack, "OrderEventStore", stream, 2, confirmed, EventMetadata(correlation, phantom))
+    append(stack, "OrderEventStore", stream, 2, confirmed, EventMetadata(correlation, phantom, "someone"))
     found = report(stack)
     assert set(found.findings) == {
         Finding("order-status", rejected, stream, f"order CONFIRMED but reservation-{rejected} REJECTED"),
@@ -198,7 +198,7 @@ def test_stock_reserved_for_an_order_whose_reservation_was_rejected(
     rejected, cup = settled["rejected"], settled["cup"]
     [placed_item] = stream_items(stack, "OrderEventStore", f"order-{rejected}")[:1]
     [placed] = json.loads(placed_item["events"]["S"])
-    meta = EventMetadata(placed_item["correlationId"]["S"], placed["id"])
+    meta = EventMetadata(placed_item["correlationId"]["S"], placed["id"], placed_item["actor"]["S"])
     version = last_version(stack, "CatalogEventStore", f"stock-{cup}") + 1
     reserved = NewEvent("StockReserved", {"productId": cup, "quantity": 1, "orderId": rejected})
     append(stack, "CatalogEventStore", f"stock-{cup}", version, reserved, meta)
@@ -219,7 +219,7 @@ def test_a_policy_event_caused_by_the_wrong_event(stack: Any, settled: dict[str,
     [cancel] = json.loads(cancel_item["events"]["S"])
     stream = f"reservation-{confirmed}"
     version = last_version(stack, "CatalogEventStore", stream) + 1
-    meta = EventMetadata(cancel_item["correlationId"]["S"], cancel["id"])
+    meta = EventMetadata(cancel_item["correlationId"]["S"], cancel["id"], cancel_item["actor"]["S"])
     append(
         stack,
         "CatalogEventStore",
@@ -234,12 +234,37 @@ def test_a_policy_event_caused_by_the_wrong_event(stack: Any, settled: dict[str,
     }
 
 
+def test_a_policy_event_that_changes_the_actor(stack: Any, settled: dict[str, str]) -> None:
+    """A policy acts for whoever caused its triggering event; another actor is a finding."""
+    cancelled = settled["cancelled"]
+    [cancel_item] = stream_items(stack, "OrderEventStore", f"order-{cancelled}")[-1:]
+    [cancel] = json.loads(cancel_item["events"]["S"])
+    stream = f"reservation-{cancelled}"
+    version = last_version(stack, "CatalogEventStore", stream) + 1
+    meta = EventMetadata(cancel_item["correlationId"]["S"], cancel["id"], "someone-else")
+    append(
+        stack,
+        "CatalogEventStore",
+        stream,
+        version,
+        NewEvent("StockReservationVoided", {"orderId": cancelled}),
+        meta,
+    )
+    details = {f.detail for f in report(stack).only({cancelled}).findings if f.check == "causation"}
+    actor = cancel_item["actor"]["S"]
+    assert details == {
+        f"StockReservationVoided v{version} actor someone-else differs from its cause's {actor}"
+    }
+
+
 def test_gaps_and_undecodable_commits_are_store_findings(stack: Any, settled: dict[str, str]) -> None:
     mug = settled["mug"]
     received = NewEvent("StockReceived", {"productId": mug, "quantity": 1})
-    append(stack, "CatalogEventStore", f"stock-{mug}", 9, received, EventMetadata("c", "request"))
+    append(stack, "CatalogEventStore", f"stock-{mug}", 9, received, EventMetadata("c", "request", "someone"))
     poison = f"product-{uuid.uuid4()}"
-    item = encode_commit(poison, 0, [NewEvent("ProductCreated", {})], EventMetadata("c", "request"))
+    item = encode_commit(
+        poison, 0, [NewEvent("ProductCreated", {})], EventMetadata("c", "request", "someone")
+    )
     item["events"] = {"S": "not JSON"}
     stack.clients.dynamodb.put_item(TableName=stack.physical["CatalogEventStore"], Item=item)
     store = sorted(str(f) for f in report(stack).findings if f.check == "store")
@@ -271,7 +296,9 @@ def test_an_event_whose_data_does_not_decode_is_named_not_fatal(stack: Any, sett
     mug = settled["mug"]
     version = last_version(stack, "CatalogEventStore", f"stock-{mug}") + 1
     broken = NewEvent("StockReceived", {"productId": mug, "quantity": "many"})
-    append(stack, "CatalogEventStore", f"stock-{mug}", version, broken, EventMetadata("c", "request"))
+    append(
+        stack, "CatalogEventStore", f"stock-{mug}", version, broken, EventMetadata("c", "request", "someone")
+    )
     result = report(stack)
     assert {(f.check, f.subject, f.detail.split(":")[0]) for f in result.findings} == {
         ("store", f"stock-{mug}", f"StockReceived v{version} does not decode"),

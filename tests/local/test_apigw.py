@@ -68,3 +68,13 @@ def test_results_are_interpreted_like_api_gateway() -> None:
         {"statusCode": 200, "body": base64.b64encode(b"hi").decode(), "isBase64Encoded": True}
     )
     assert encoded.body == b"hi"
+
+
+def test_what_the_authorizer_granted_is_in_the_request_context_and_a_public_route_has_none() -> None:
+    request = HttpRequest("GET", "/products/42")
+    match = RouteMatch(route("GET", "/products/{productId}"), {"productId": "42"})
+    granted = {"jwt": {"claims": {"sub": "s", "exp": "1"}, "scopes": None}}
+    assert (
+        build_event(request, match, api_id="a", authorizer=granted)["requestContext"]["authorizer"] == granted
+    )
+    assert "authorizer" not in build_event(request, match, api_id="a")["requestContext"]

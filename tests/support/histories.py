@@ -17,7 +17,7 @@ from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 
 Commit = tuple[str, tuple[RecordedEvent, ...]]
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 
 operations = st.lists(
     st.tuples(

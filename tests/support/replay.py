@@ -13,8 +13,9 @@ Reads every item of the three event stores and the three read tables (``Scan``, 
   ``CANCELLED`` if the cancellation came first), and the units the stock streams reserve and
   release for it are the reservation's lines; **pending**: no order is still ``PENDING``;
 * **causation**: an event a policy wrote names as cause an existing event of the type that
-  triggers that policy, about the same order and in the same correlation; an event a command
-  wrote names its request (the API Gateway request id), which is no event;
+  triggers that policy, about the same order, in the same correlation and with the same actor;
+  an event a command wrote names its request (the API Gateway request id), which is no event,
+  and an actor (the caller's ``sub``);
 * **stock**: ``available == received - reserved + released`` for every product, never negative
   at any version, and ``ProductsView`` shows that value.
 
@@ -452,7 +453,7 @@ def _check_moves(
 
 
 def check_causation(replayed: Replay) -> list[Finding]:
-    """Policy events name an existing cause of the right type, order and correlation."""
+    """Policy events name an existing cause of the right type, order, correlation and actor."""
     index = {event.event_id: event for event in replayed.events()}
     findings = []
     for event in replayed.events():
@@ -460,6 +461,8 @@ def check_causation(replayed: Replay) -> list[Finding]:
         label = f"{event.type} v{event.version}"
         expected_causes = POLICY_CAUSES.get(event.type)
         if expected_causes is None:
+            if not event.metadata.actor:
+                findings.append(_finding("causation", event.stream_id, f"{label} names no actor"))
             if not cause_id:
                 findings.append(_finding("causation", event.stream_id, f"{label} names no cause"))
             elif cause_id in index:
@@ -482,6 +485,9 @@ def check_causation(replayed: Replay) -> list[Finding]:
                 f"{label} correlation {event.metadata.correlation_id} differs from its cause's "
                 f"{cause.metadata.correlation_id}"
             )
+            findings.append(_finding("causation", event.stream_id, detail))
+        if cause.metadata.actor != event.metadata.actor:
+            detail = f"{label} actor {event.metadata.actor} differs from its cause's {cause.metadata.actor}"
             findings.append(_finding("causation", event.stream_id, detail))
     return findings
 

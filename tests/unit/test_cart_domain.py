@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shop.application import CommandContext, Repository
+from shop.application import Caller, CommandContext, Repository
 from shop.cart.commands import AddCartItem, CartCommands, CreateCart, SetCartItemQuantity
 from shop.cart.domain import (
     MAX_LINES,
@@ -21,7 +21,8 @@ from shop.domain.money import Money
 from shop.errors import NotFound, VersionMismatch
 from shop.eventstore.memory import InMemoryEventStore
 
-CTX = CommandContext("corr", "req")
+ALICE = Caller("alice")
+CTX = CommandContext("corr", "req", caller=ALICE)
 MUG = "00000000-0000-4000-8000-000000000001"
 CUP = "00000000-0000-4000-8000-000000000002"
 OLD = "00000000-0000-4000-8000-000000000003"
@@ -209,7 +210,9 @@ def test_unknown_carts_are_not_found_and_if_match_applies(carts) -> None:
     cart_id = new_cart(carts)
     with pytest.raises(VersionMismatch):
         carts.add_item(
-            cart_id, AddCartItem(product_id=MUG, quantity=1), CommandContext("c", "r", expected_version=5)
+            cart_id,
+            AddCartItem(product_id=MUG, quantity=1),
+            CommandContext("c", "r", expected_version=5, caller=ALICE),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shop.application import CommandContext, Repository
+from shop.application import Caller, CommandContext, Repository
 from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import DuplicateSku, InsufficientStock, Product, ProductDiscontinuedError, Stock
 from shop.catalog.events import catalog_events
@@ -13,7 +13,8 @@ from shop.domain.money import Money, Price
 from shop.errors import InvalidInput, NotFound, VersionMismatch
 from shop.eventstore.memory import InMemoryEventStore
 
-CTX = CommandContext(correlation_id="corr", causation_id="req")
+ADMIN = Caller("staff-1", frozenset({"admin"}))
+CTX = CommandContext(correlation_id="corr", causation_id="req", caller=ADMIN)
 
 
 def price(amount: int) -> Price:
@@ -198,9 +199,12 @@ def test_if_match_is_checked_against_the_aggregate_version(catalog) -> None:
     product_id = create(catalog)
 
     with pytest.raises(VersionMismatch):
-        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=2))
+        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=2, caller=ADMIN))
     assert (
-        catalog.change_price(product_id, price(1), CommandContext("c", "r", expected_version=1)).version == 2
+        catalog.change_price(
+            product_id, price(1), CommandContext("c", "r", expected_version=1, caller=ADMIN)
+        ).version
+        == 2
     )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from shop.eventstore.codec import decode_commit, encode_commit, format_timestamp
 from shop.eventstore.model import EventMetadata, NewEvent
 
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 
 
 def test_a_commit_item_lists_its_event_types_once_each_for_stream_filters() -> None:
@@ -43,3 +43,20 @@ def test_new_events_get_unique_uuid_ids_and_aware_utc_times() -> None:
     assert first.event_id != second.event_id
     assert uuid.UUID(first.event_id).version == 4
     assert first.occurred_at.tzinfo is UTC
+
+
+def test_the_metadata_round_trips_with_the_actor_beside_correlation_and_causation() -> None:
+    item = encode_commit("s", 0, [NewEvent("A", {}), NewEvent("B", {})], META)
+    assert (item["correlationId"], item["causationId"], item["actor"]) == (
+        {"S": "corr"},
+        {"S": "cause"},
+        {"S": "someone"},
+    )
+    assert [event.metadata for event in decode_commit(item)] == [META, META]
+
+
+def test_a_commit_stored_before_actors_were_recorded_has_an_unknown_actor() -> None:
+    item = encode_commit("s", 0, [NewEvent("A", {})], META)
+    del item["actor"]
+    [event] = decode_commit(item)
+    assert event.metadata == EventMetadata("corr", "cause", "")

@@ -26,12 +26,14 @@ from shop.errors import (
     BadRequest,
     ConcurrencyConflict,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
     RuleViolated,
     ShopError,
     VersionMismatch,
 )
+from shop.eventstore.model import EventMetadata
 from shop.http import ShopRouter, http_handler
 from shop.http.handler import MAX_BODY_BYTES
 from shop.http.problems import HttpProblem
@@ -127,6 +129,7 @@ def all_subclasses(cls: type) -> set[type]:
 #: Every ShopError, the status it must become and its problem type (spec section 4).
 MAPPING: list[tuple[ShopError, int, str]] = [
     (NotFound("Product x does not exist."), 404, "urn:shop:problem:not-found"),
+    (Forbidden("Only administrators may change the catalog."), 403, "urn:shop:problem:forbidden"),
     (RuleViolated("A discontinued product cannot change."), 409, "urn:shop:problem:rule-violated"),
     (ProductDiscontinuedError("Product x is discontinued."), 409, "urn:shop:problem:product-discontinued"),
     (ConcurrencyConflict("Changed concurrently; try again."), 409, "urn:shop:problem:concurrency-conflict"),
@@ -312,8 +315,15 @@ def test_an_unexpected_error_is_a_500_problem_without_details(edge: Edge) -> Non
     assert "secret" not in problem["detail"]
 
 
+#: What the JWT authorizer passes for a customer's access token (payload format 2.0).
+CLAIMS = {"sub": "sub-1", "token_use": "access", "username": "alice"}
+
+
 def event_with(headers: dict[str, str], request_id: str = "req-1") -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2({"headers": headers, "requestContext": {"requestId": request_id}})
+    authorizer = {"jwt": {"claims": CLAIMS, "scopes": None}}
+    return APIGatewayProxyEventV2(
+        {"headers": headers, "requestContext": {"requestId": request_id, "authorizer": authorizer}}
+    )
 
 
 @pytest.mark.parametrize(
@@ -351,6 +361,7 @@ def test_ids_are_canonical_uuids() -> None:
 def test_commands_carry_the_callers_correlation_id_when_it_is_sane() -> None:
     sane = command_context(event_with({"x-correlation-id": "abc-123", "if-match": '"4"'}))
     assert (sane.correlation_id, sane.causation_id, sane.expected_version) == ("abc-123", "req-1", 4)
+    assert sane.metadata == EventMetadata("abc-123", "req-1", "sub-1")  # the request id is the cause
     for insane in ("", "has space", "x" * 129, "ünï"):
         assert correlation_id(event_with({"x-correlation-id": insane})) == "req-1"
     assert correlation_id(event_with({"x-correlation-id": "x" * 128})) == "x" * 128
@@ -506,7 +517,7 @@ def test_a_page_answer_binds_its_cursor_to_the_query() -> None:
 
 
 def test_requests_without_an_api_gateway_request_id_still_get_ids() -> None:
-    event = APIGatewayProxyEventV2({"headers": {}, "requestContext": {"requestId": ""}})
+    event = event_with({}, request_id="")
     context = command_context(event)
     assert uuid.UUID(context.correlation_id)
     assert uuid.UUID(context.causation_id)

@@ -18,7 +18,7 @@ from shop.orders.domain import Order, OrderNotCancellable, OrderStatus
 from shop.orders.events import OrderLine, order_events
 from shop.orders.policies import OrderFulfilmentPolicy, OrderIntakePolicy
 
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 CUP, MUG = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
 ORDER = "00000000-0000-4000-8000-0000000000aa"
 
@@ -195,7 +195,9 @@ def test_every_policy_is_idempotent_under_redelivery(shop: Checkout) -> None:
 def test_policy_commands_carry_the_correlation_and_are_caused_by_the_event(shop: Checkout) -> None:
     checked_out = shop.check_out(ORDER, line(CUP, 1))
     [placed] = shop.orders.load(f"order-{ORDER}")
-    assert placed.metadata == EventMetadata(checked_out.metadata.correlation_id, checked_out.event_id)
+    assert placed.metadata == EventMetadata(
+        checked_out.metadata.correlation_id, checked_out.event_id, checked_out.metadata.actor
+    )
 
 
 def test_reservations_retry_lost_races_and_never_oversell(shop: Checkout) -> None:
@@ -272,7 +274,7 @@ def caused_by(kind: str, data: dict[str, Any], n: int) -> RecordedEvent:
         1,
         datetime(2026, 1, 1, tzinfo=UTC),
         data,
-        EventMetadata(f"corr-{n}", "x"),
+        EventMetadata(f"corr-{n}", "x", f"customer-{n}"),
     )
 
 
@@ -282,7 +284,8 @@ def written_since(store: InMemoryEventStore, start: int) -> list[RecordedEvent]:
 
 @pytest.mark.parametrize("outcome", ["confirmed", "rejected", "released", "voided"])
 def test_every_event_a_policy_writes_is_caused_by_the_event_it_handled(shop: Checkout, outcome: str) -> None:
-    """Correlation carried over, causation the triggering event's id: on every path of every policy."""
+    """Correlation and actor carried over, causation the triggering event's id: on every path of every
+    policy."""
     shop.stock(CUP, 5)
     quantity = 9 if outcome == "rejected" else 2
     trigger = caused_by("OrderPlaced", {"orderId": ORDER, "lines": [line(CUP, quantity)]}, 1)
@@ -297,7 +300,9 @@ def test_every_event_a_policy_writes_is_caused_by_the_event_it_handled(shop: Che
 
     written = written_since(shop.catalog, start)
     assert written
-    assert {e.metadata for e in written} == {EventMetadata(trigger.metadata.correlation_id, trigger.event_id)}
+    assert {e.metadata for e in written} == {
+        EventMetadata(trigger.metadata.correlation_id, trigger.event_id, trigger.metadata.actor)
+    }
 
     if outcome in {"confirmed", "rejected"}:
         [outcome_event] = [e for e in written if e.type in shop.fulfilment.handles]
@@ -307,7 +312,7 @@ def test_every_event_a_policy_writes_is_caused_by_the_event_it_handled(shop: Che
         [settled] = written_since(shop.orders, start + 1)
         assert settled.type == ("OrderConfirmed" if outcome == "confirmed" else "OrderRejected")
         assert settled.metadata == EventMetadata(
-            outcome_event.metadata.correlation_id, outcome_event.event_id
+            outcome_event.metadata.correlation_id, outcome_event.event_id, trigger.metadata.actor
         )
 
 

@@ -24,7 +24,7 @@ from shop.projection.engine import (
 )
 from shop.views.memory import InMemoryView
 
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 STREAM = "thing-1"
 KEY = {"id": "1"}
 

@@ -16,7 +16,7 @@ from shop.views.memory import InMemoryView
 from tests.support.histories import stream_record
 from tests.unit.test_projection_engine import AppliedVersions
 
-META = EventMetadata("corr", "cause")
+META = EventMetadata("corr", "cause", "someone")
 
 
 class Refused(Exception):

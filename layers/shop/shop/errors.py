@@ -24,6 +24,13 @@ class NotFound(ShopError):
     code = "not-found"
 
 
+class Forbidden(ShopError):
+    """The caller may not do this, whatever the state (a customer changing the catalog, acting for
+    another customer). Where existence itself must not be revealed, the answer is ``NotFound``."""
+
+    code = "forbidden"
+
+
 class RuleViolated(ShopError):
     """A business rule forbids the command in the aggregate's current state."""
 

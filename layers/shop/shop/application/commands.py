@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from shop.application.access import Caller
 from shop.application.repository import Repository
 from shop.application.retry import retry_on_conflict
 from shop.domain.aggregate import Aggregate
@@ -18,19 +19,21 @@ DEFAULT_RETRIES = 4
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """Who asks, and under which precondition.
+    """Who asks, why, and under which precondition.
 
-    ``expected_version`` comes from ``If-Match``: when set, a different version is a
-    ``VersionMismatch`` and a lost race is not retried (the caller's view is stale by definition).
+    ``caller`` is the verified caller (a policy acts for the actor of the event that triggered it,
+    with no group). ``expected_version`` comes from ``If-Match``: when set, a different version is
+    a ``VersionMismatch`` and a lost race is not retried (the caller's view is stale by definition).
     """
 
     correlation_id: str
     causation_id: str
     expected_version: int | None = None
+    caller: Caller = field(kw_only=True)
 
     @property
     def metadata(self) -> EventMetadata:
-        return EventMetadata(self.correlation_id, self.causation_id)
+        return EventMetadata(self.correlation_id, self.causation_id, self.caller.sub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +54,23 @@ def run_command[A: Aggregate](
     retries: int = DEFAULT_RETRIES,
     require_existing: bool = True,
     guards: Callable[[], Sequence[Aggregate]] = tuple,
+    visible: Callable[[A], bool] | None = None,
 ) -> CommandResult:
     """Apply ``decide`` to the current state of the aggregate and append what it records.
 
     ``decide`` calls the aggregate's command methods; they raise domain errors or record events.
     Recording nothing is a valid outcome (the command changed nothing) and appends nothing.
     ``guards`` loads (and checks) other aggregates the decision depends on; they must still be
-    unchanged when the events are appended, in the same transaction.
+    unchanged when the events are appended, in the same transaction. An existing aggregate that is
+    not ``visible`` to the caller is answered exactly like one that does not exist (``NotFound``,
+    before any precondition is compared), so its existence is not revealed.
     """
 
     def attempt() -> CommandResult:
         guarding = guards()
         aggregate = repository.load(cls, aggregate_id)
-        if require_existing and not aggregate.exists:
+        hidden = visible is not None and aggregate.exists and not visible(aggregate)
+        if (require_existing and not aggregate.exists) or hidden:
             raise NotFound(f"{cls.__name__} {aggregate_id} does not exist.")
         if context.expected_version is not None and aggregate.version != context.expected_version:
             raise VersionMismatch(context.expected_version, aggregate.version)

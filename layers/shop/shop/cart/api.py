@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shop.cart.commands import AddCartItem, CreateCart, SetCartItemQuantity
 from shop.cart.wiring import cart_commands, cart_queries
+from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
@@ -18,7 +19,7 @@ commands = ShopRouter()
 queries = ShopRouter()
 
 
-@commands.post("/carts", summary="Create a cart for a customer")
+@commands.post("/carts", summary="Create a cart: the caller's own ({}), or, for an admin, a customer's")
 def create_cart(body: Annotated[CreateCart, Body()]) -> Response[str]:
     result = cart_commands().create_cart(body, command_context(commands.current_event))
     return command_response(
@@ -66,5 +67,5 @@ def check_out_cart(cart_id: str) -> Response[str]:
 
 @queries.get("/carts/<cart_id>", summary="Get a cart with its lines and subtotal")
 def get_cart(cart_id: str) -> Response[str]:
-    cart = cart_queries().get(resource_id(cart_id, "Cart"))
+    cart = cart_queries().get(resource_id(cart_id, "Cart"), caller(queries.current_event))
     return json_response(cart, headers={"ETag": etag(cart["version"])})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import field_validator
 
 from shop.application import CommandContext, CommandResult, Repository, run_command
 from shop.application.messages import Command
@@ -19,7 +21,17 @@ class ProductCatalog(Protocol):
 
 
 class CreateCart(Command):
-    customer_id: CustomerId
+    """``{}`` is a cart for the caller; ``customerId`` names a customer the caller may act for
+    (themself, or anyone for an admin)."""
+
+    customer_id: CustomerId | None = None
+
+    @field_validator("customer_id", mode="before")
+    @classmethod
+    def _absent_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave customerId out for your own cart; null is not a customer")
+        return value
 
 
 class AddCartItem(Command):
@@ -49,7 +61,8 @@ class CartCommands:
         self._new_id = id_factory
 
     def create_cart(self, command: CreateCart, context: CommandContext) -> CommandResult:
-        cart = Cart.create(self._new_id(), command.customer_id, self._currency)
+        customer_id = context.caller.customer(command.customer_id, "create carts")
+        cart = Cart.create(self._new_id(), customer_id, self._currency)
         try:
             self._repository.save(cart, metadata=context.metadata)
         except ConcurrencyError:  # a UUID collision: never in practice, but never silently
@@ -60,32 +73,35 @@ class CartCommands:
         product = self._find(command.product_id)
         if product is None:
             raise UnknownProduct(command.product_id)
-        return run_command(
-            self._repository, Cart, cart_id, lambda c: c.add_item(product, command.quantity), context
-        )
+        return self._run(cart_id, lambda cart: cart.add_item(product, command.quantity), context)
 
     def set_quantity(
         self, cart_id: str, product_id: str, command: SetCartItemQuantity, context: CommandContext
     ) -> CommandResult:
         product = self._find(product_id) if command.quantity else None
-        return run_command(
-            self._repository,
-            Cart,
-            cart_id,
-            lambda cart: cart.set_quantity(product_id, command.quantity, product),
-            context,
+        return self._run(
+            cart_id, lambda cart: cart.set_quantity(product_id, command.quantity, product), context
         )
 
     def remove_item(self, cart_id: str, product_id: str, context: CommandContext) -> CommandResult:
-        return run_command(
-            self._repository, Cart, cart_id, lambda cart: cart.remove_item(product_id), context
-        )
+        return self._run(cart_id, lambda cart: cart.remove_item(product_id), context)
 
     def check_out(self, cart_id: str, context: CommandContext) -> tuple[CommandResult, str]:
         """Record ``CartCheckedOut`` with a new order id; the Orders service takes it from there."""
         order_id = self._new_id()
-        result = run_command(self._repository, Cart, cart_id, lambda cart: cart.check_out(order_id), context)
-        return result, order_id
+        return self._run(cart_id, lambda cart: cart.check_out(order_id), context), order_id
+
+    def _run(self, cart_id: str, decide: Callable[[Cart], None], context: CommandContext) -> CommandResult:
+        """A command on an existing cart, by its customer or an admin: to anyone else the cart does
+        not exist (the same 404 as an unknown id)."""
+        return run_command(
+            self._repository,
+            Cart,
+            cart_id,
+            decide,
+            context,
+            visible=lambda cart: context.caller.may_act_for(cart.customer_id),
+        )
 
     def _find(self, product_id: str) -> ListedProduct | None:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shop.application import Caller
+from shop.errors import NotFound
 from shop.views import View
 from shop.views.lines import priced_lines, sum_of
 
@@ -28,5 +30,10 @@ class CartQueries:
     def __init__(self, view: View) -> None:
         self._view = view
 
-    def get(self, cart_id: str) -> dict[str, Any]:
-        return cart_representation(self._view.existing({"cartId": cart_id}, f"Cart {cart_id}"))
+    def get(self, cart_id: str, caller: Caller) -> dict[str, Any]:
+        """A cart its customer (or an admin) asks for; to anyone else it does not exist."""
+        what = f"Cart {cart_id}"
+        row = self._view.existing({"cartId": cart_id}, what)
+        if not caller.may_act_for(row["customerId"]):
+            raise NotFound(f"{what} does not exist.")
+        return cart_representation(row)

@@ -62,12 +62,19 @@ class ReceiveStock(Command):
 
 
 class CatalogCommands:
+    """Every catalog and stock command is for administrators (``admin`` group) only."""
+
     def __init__(self, repository: Repository, currency: str) -> None:
         self._repository = repository
         self._currency = currency
 
+    @staticmethod
+    def _authorize(context: CommandContext) -> None:
+        context.caller.require_admin("change the catalog and its stock")
+
     def create_product(self, command: CreateProduct, context: CommandContext) -> CommandResult:
         """One conditional put of ``product-<id>``; the id comes from the SKU, so a taken SKU fails it."""
+        self._authorize(context)
         self._check_currency(command.price, "price.currency")
         product_id = Product.id_for_sku(command.sku)
         product = Product.create(
@@ -87,17 +94,20 @@ class CatalogCommands:
     def change_details(
         self, product_id: str, command: ChangeProductDetails, context: CommandContext
     ) -> CommandResult:
+        self._authorize(context)
         fields = command.model_dump(include=command.model_fields_set)
         return run_command(
             self._repository, Product, product_id, lambda p: p.change_details(**fields), context
         )
 
     def change_price(self, product_id: str, price: Price, context: CommandContext) -> CommandResult:
+        self._authorize(context)
         self._check_currency(price, "currency")
         money = price.as_money()
         return run_command(self._repository, Product, product_id, lambda p: p.change_price(money), context)
 
     def discontinue(self, product_id: str, context: CommandContext) -> CommandResult:
+        self._authorize(context)
         return run_command(self._repository, Product, product_id, Product.discontinue, context)
 
     def receive_stock(self, product_id: str, command: ReceiveStock, context: CommandContext) -> CommandResult:
@@ -106,6 +116,7 @@ class CatalogCommands:
         The rule spans two streams, so the stock is appended in one transaction with a check that
         the product did not change meanwhile (a discontinue cannot slip in between).
         """
+        self._authorize(context)
 
         def active_product() -> list[Product]:
             product = self._repository.load(Product, product_id)

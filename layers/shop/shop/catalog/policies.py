@@ -24,7 +24,7 @@ from shop.application.messages import Message
 from shop.application.retry import retry_on_conflict
 from shop.catalog.domain import ReservationState, Stock, StockReservation
 from shop.catalog.events import ReservedLine, ShortLine
-from shop.eventstore.model import EventMetadata, RecordedEvent
+from shop.eventstore.model import EventMetadata, RecordedEvent, caused_by
 
 #: Attempts when concurrent reservations keep winning the race, within at most ``TIME_BUDGET``
 #: seconds per event; then the record fails and Lambda delivers it again later.
@@ -61,7 +61,7 @@ class StockReservationPolicy:
         self._time_budget = time_budget
 
     def handle(self, event: RecordedEvent) -> None:
-        metadata = EventMetadata(event.metadata.correlation_id, event.event_id)
+        metadata = caused_by(event)
         if event.type == "OrderPlaced":
             placed = OrderPlacedMessage.model_validate(event.data)
             self._until_decided(lambda: self._reserve(placed, metadata), placed.order_id)

@@ -7,7 +7,8 @@ appends up to 1 KB of events to one stream is one 1-WCU PutItem. Commit-level at
 streamId         S     partition key
 version          N     sort key: version of the first event in the commit
 correlationId    S     metadata shared by every event of the commit
-causationId      S
+causationId      S     the API Gateway request id (commands) or the triggering event's id (policies)
+actor            S     who caused it: the ``sub`` of the caller's access token (never the token)
 commitId         S     unique per write: tells our own repeated write from a competitor's
 eventTypes       SS    types in the commit, so stream consumers can filter without decoding
 events           S     compact JSON list of ``{id, type, schemaVersion, occurredAt, data}``
@@ -57,6 +58,7 @@ def encode_commit(
         "version": {"N": str(expected_version + 1)},
         "correlationId": {"S": metadata.correlation_id},
         "causationId": {"S": metadata.causation_id},
+        "actor": {"S": metadata.actor},
         "eventTypes": {"SS": sorted({event.type for event in events})},
         "events": {"S": json.dumps(body, separators=(",", ":"), ensure_ascii=False)},
     }
@@ -73,7 +75,9 @@ def decode_commit(item: Item) -> list[RecordedEvent]:
     """Events of one commit item, in version order."""
     stream_id = item["streamId"]["S"]
     first = int(item["version"]["N"])
-    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"])
+    # A commit written before actors were recorded has none: "" (unknown), never a guess.
+    actor = item.get("actor", {}).get("S", "")
+    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], actor)
     return [
         RecordedEvent(
             event_id=raw["id"],

@@ -30,10 +30,13 @@ def new_event_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class EventMetadata:
-    """Why an event happened: the request or event chain it belongs to, and its direct cause."""
+    """Why an event happened: the request or event chain it belongs to, its direct cause (the API
+    Gateway request id for a command, the triggering event's id for a policy) and who caused it
+    (``actor``: the ``sub`` of the caller's token; a policy carries its triggering event's actor)."""
 
     correlation_id: str
     causation_id: str
+    actor: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,12 @@ class RecordedEvent:
     occurred_at: datetime
     data: JSON
     metadata: EventMetadata
+
+
+def caused_by(event: RecordedEvent) -> EventMetadata:
+    """Metadata of what a policy writes because of ``event``: the same correlation and actor, with
+    the event as its cause."""
+    return EventMetadata(event.metadata.correlation_id, event.event_id, event.metadata.actor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,9 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tuple[str, str]] = ()) -> Any:
     """A resolver serving ``routers``; ``known_routes`` are the API's other routes (for 405)."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # debug=False: with POWERTOOLS_DEV set, the resolver would print every event, Authorization
+    # header included. Tokens never reach logs (the Logger below is told not to log events either).
+    app = APIGatewayHttpResolver(enable_validation=True, debug=False)
     routes: list[tuple[str, str]] = list(known_routes)
     for router in routers:
         app.include_router(router)

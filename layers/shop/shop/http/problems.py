@@ -18,6 +18,7 @@ from shop.errors import (
     BadRequest,
     ConcurrencyConflict,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
     RuleViolated,
@@ -30,6 +31,7 @@ TYPE_PREFIX = "urn:shop:problem:"
 
 _STATUS_BY_ERROR: dict[type[ShopError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
+    Forbidden: HTTPStatus.FORBIDDEN,
     RuleViolated: HTTPStatus.CONFLICT,
     ConcurrencyConflict: HTTPStatus.CONFLICT,
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,

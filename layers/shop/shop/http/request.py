@@ -1,4 +1,4 @@
-"""Reading what a request says beyond its body: ids in paths, preconditions, correlation."""
+"""Reading what a request says beyond its body: ids in paths, preconditions, correlation, caller."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from shop.application import CommandContext
 from shop.errors import NotFound
+from shop.http.identity import caller
 from shop.http.problems import HttpProblem
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -51,8 +52,10 @@ def expected_version(event: APIGatewayProxyEventV2, part: int = 0) -> int | None
 
 
 def command_context(event: APIGatewayProxyEventV2, etag_part: int = 0) -> CommandContext:
+    """The verified caller, the correlation, the request id as the cause, and ``If-Match``."""
     return CommandContext(
         correlation_id=correlation_id(event),
         causation_id=event.request_context.request_id or str(uuid.uuid4()),
         expected_version=expected_version(event, etag_part),
+        caller=caller(event),
     )

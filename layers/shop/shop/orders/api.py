@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from shop.errors import NotFound
 from shop.http.cursor import Cursor, Limit, page_response
+from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
@@ -26,7 +27,7 @@ def cancel_order(order_id: str) -> Response[str]:
 
 @queries.get("/orders/<order_id>", summary="Get an order")
 def get_order(order_id: str) -> Response[str]:
-    order = order_queries().get(resource_id(order_id, "Order"))
+    order = order_queries().get(resource_id(order_id, "Order"), caller(queries.current_event))
     return json_response(order, headers={"ETag": etag(order["version"])})
 
 
@@ -39,9 +40,10 @@ def list_customer_orders(
     customer_id = unquote(customer_id)
     if not 1 <= len(customer_id) <= 64:
         raise NotFound(f"Customer {customer_id[:80]} does not exist.")
+    asking = caller(queries.current_event)
     return page_response(
         order_cursors(),
         {"customerId": customer_id},
         cursor,
-        lambda start: order_queries().of_customer(customer_id, limit, start),
+        lambda start: order_queries().of_customer(customer_id, asking, limit, start),
     )

@@ -11,5 +11,15 @@ class OrderCommands:
         self._repository = repository
 
     def cancel(self, order_id: str, context: CommandContext) -> CommandResult:
-        """PENDING or CONFIRMED orders only; the Catalog releases reserved stock on OrderCancelled."""
-        return run_command(self._repository, Order, order_id, Order.cancel, context)
+        """PENDING or CONFIRMED orders only; the Catalog releases reserved stock on OrderCancelled.
+
+        A customer cancels only their own orders: another's is answered as if it did not exist.
+        """
+        return run_command(
+            self._repository,
+            Order,
+            order_id,
+            Order.cancel,
+            context,
+            visible=lambda order: context.caller.may_act_for(order.customer_id),
+        )

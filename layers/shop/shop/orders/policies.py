@@ -6,7 +6,7 @@ and both are idempotent: the order stream's own versioning turns a redelivered e
 
 from __future__ import annotations
 
-from shop.application import CommandContext, Repository, run_command
+from shop.application import Caller, CommandContext, Repository, run_command
 from shop.application.messages import Message
 from shop.domain.money import Money
 from shop.eventstore.model import RecordedEvent, format_timestamp
@@ -48,8 +48,13 @@ class ReservationOutcomeMessage(Message):
 
 
 def policy_context(event: RecordedEvent) -> CommandContext:
-    """Commands a policy issues belong to the triggering event's correlation and are caused by it."""
-    return CommandContext(correlation_id=event.metadata.correlation_id, causation_id=event.event_id)
+    """Commands a policy issues belong to the triggering event's correlation, are caused by it, and
+    act for its actor (with no group: a policy applies no access rule)."""
+    return CommandContext(
+        correlation_id=event.metadata.correlation_id,
+        causation_id=event.event_id,
+        caller=Caller(event.metadata.actor),
+    )
 
 
 class OrderIntakePolicy:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shop.application import Caller
+from shop.errors import NotFound
 from shop.views import Page, View
 from shop.views.lines import priced_lines
 
@@ -31,10 +33,19 @@ class OrderQueries:
     def __init__(self, view: View) -> None:
         self._view = view
 
-    def get(self, order_id: str) -> dict[str, Any]:
-        return order_representation(self._view.existing({"orderId": order_id}, f"Order {order_id}"))
+    def get(self, order_id: str, caller: Caller) -> dict[str, Any]:
+        """An order its customer (or an admin) asks for; to anyone else it does not exist."""
+        what = f"Order {order_id}"
+        row = self._view.existing({"orderId": order_id}, what)
+        if not caller.may_act_for(row["customerId"]):
+            raise NotFound(f"{what} does not exist.")
+        return order_representation(row)
 
-    def of_customer(self, customer_id: str, limit: int, start: Mapping[str, Any] | None) -> Page:
+    def of_customer(
+        self, customer_id: str, caller: Caller, limit: int, start: Mapping[str, Any] | None
+    ) -> Page:
+        """A customer's orders, for that customer or an admin (``Forbidden`` for anyone else)."""
+        caller.require_acting_for(customer_id, "list orders")
         page = self._view.page(
             index=BY_CUSTOMER_INDEX,
             partition=("customerId", customer_id),
