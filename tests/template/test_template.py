@@ -82,6 +82,7 @@ def test_event_stores_are_protected_and_streamed(template: Template) -> None:
         resource = template.resources[name]
         props = resource["Properties"]
         assert resource["DeletionPolicy"] == "Retain", name
+        assert resource["UpdateReplacePolicy"] == "Retain", name
         assert props["DeletionProtectionEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
