@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck validate unit emulation integration e2e build bench mutate openapi clean
+.PHONY: help run test lint format typecheck validate checkov unit emulation integration e2e build bench mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,7 +32,7 @@ $(STAMP): requirements-dev.txt layers/shop/requirements.txt
 run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001)
 	@$(BIN)/python -m local
 
-test: $(STAMP) lint typecheck validate ## Lint, type-check, validate the template, run every test
+test: $(STAMP) lint typecheck validate checkov ## Lint, type-check, validate and scan the template, run every test
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 unit: $(STAMP) ## Domain and application tests: no AWS, no network (seconds)
@@ -63,6 +63,19 @@ validate: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
 	@$(BIN)/cfn-lint template.yaml
 	@AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 	  $(BIN)/sam validate --lint
+
+# checkov has its own venv: it pins boto3 1.35 and older networkx/packaging than aws-sam-cli and the layer.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.txt | sha1sum | cut -c1-12)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@echo "Installing checkov into $(CHECKOV_VENV) ..."
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+checkov: $(CHECKOV_STAMP) ## checkov over template.yaml: zero failures; the only skips are in .checkov.yaml
+	@$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 build: $(STAMP) ## sam build: every function and the layer, for arm64 (ARCH=x86_64 to change)
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parameter-overrides Architecture=$${ARCH:-arm64}

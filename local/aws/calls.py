@@ -32,14 +32,14 @@ from typing import Any
 #: The functions a call made now is made for (empty: nobody's; the call is not recorded).
 current_functions: ContextVar[tuple[str, ...]] = ContextVar("local_current_functions", default=())
 
-#: Request parameters that name the resource a call acts on.
-_NAMES = ("TableName", "IndexName", "StreamArn", "QueueUrl", "QueueName")
+#: Request parameters that name the resource a call acts on (a secret's ``SecretId``: ARN or name).
+_NAMES = ("TableName", "IndexName", "StreamArn", "QueueUrl", "QueueName", "SecretId")
 
 
 @dataclass(frozen=True)
 class Call:
     function: str  # logical id
-    service: str  # botocore's service name: dynamodb, dynamodbstreams, sqs
+    service: str  # botocore's service name: dynamodb, dynamodbstreams, sqs, secretsmanager
     operation: str  # the API operation: PutItem, TransactWriteItems, GetRecords
     params: Mapping[str, Any]  # only what names resources (see ``resource_params``)
 

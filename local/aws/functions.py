@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import re
 import sys
@@ -80,9 +79,10 @@ def load_handler(function: Function) -> Callable[[dict[str, Any], Any], Any]:
     return handler
 
 
-def local_value(reference: str) -> str:
-    """A stable stand-in for a dynamic reference (``{{resolve:secretsmanager:...}}``)."""
-    return "local-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+#: A dynamic reference (``{{resolve:secretsmanager:...}}``, ``{{resolve:ssm-secure:...}}``) in an
+#: environment variable is resolved at deploy time: the value would sit in the function's
+#: configuration in plain text. Functions fetch secrets at first use instead (docs/security.md).
+DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:[^}]+\}\}")
 
 
 def function_environment(
@@ -93,8 +93,8 @@ def function_environment(
 ) -> dict[str, str]:
     """The function's environment from the template, resolved against local resource names."""
     resolved = template.resolve(dict(function.environment), physical, attributes)
-    environment = {
-        name: re.sub(r"\{\{resolve:[^}]+\}\}", lambda m: local_value(m.group(0)), str(value))
-        for name, value in resolved.items()
-    }
+    environment = {name: str(value) for name, value in resolved.items()}
+    for name, value in environment.items():
+        if DYNAMIC_REFERENCE.search(value):
+            raise ValueError(f"{function.logical_id}.{name}: a dynamic reference puts a secret in plain text")
     return {**environment, **LOCAL_ENVIRONMENT}

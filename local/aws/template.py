@@ -244,7 +244,6 @@ class Template:
         """Resolve intrinsics with ``physical`` names for resources (parameters use their defaults).
 
         ``attributes`` maps ``"Logical.Attribute"`` to a value for ``Fn::GetAtt`` and ``${X.Y}``.
-        Dynamic references (``{{resolve:...}}``) are left for the caller.
         """
         attributes = attributes or {}
         if isinstance(value, dict) and len(value) == 1:
@@ -305,6 +304,33 @@ class Template:
         if name in pseudo:
             return pseudo[name]
         raise KeyError(f"cannot resolve Ref {name}")
+
+
+#: ``GenerateSecretString`` options that ``GetRandomPassword`` takes as well.
+RANDOM_PASSWORD_OPTIONS = frozenset(
+    {
+        "PasswordLength",
+        "ExcludeCharacters",
+        "ExcludeNumbers",
+        "ExcludePunctuation",
+        "ExcludeUppercase",
+        "ExcludeLowercase",
+        "IncludeSpace",
+        "RequireEachIncludedType",
+    }
+)
+
+
+def random_password_options(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """``GetRandomPassword`` arguments for a template secret's ``GenerateSecretString``.
+
+    Only generated plain-string secrets are emulated: a ``SecretString`` in the template would be a
+    secret in the repository, and a JSON template (``SecretStringTemplate``) is not used here.
+    """
+    generate = properties.get("GenerateSecretString")
+    if not isinstance(generate, Mapping) or set(generate) - RANDOM_PASSWORD_OPTIONS:
+        raise ValueError(f"only GenerateSecretString with {sorted(RANDOM_PASSWORD_OPTIONS)} is emulated")
+    return dict(generate)
 
 
 def table_definition(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 ``local/sam-env.json`` (committed; ``samconfig.toml`` makes it the default) is for the local stack's
 default port; ``make run`` writes ``.local/sam-env.json`` for the port and host it actually serves
 when containers can reach it (``MOTO_HOST=0.0.0.0``). Table names are the template's logical ids (as
-in the local stack), the cursor secret is the local stack's, and ``AWS_ENDPOINT_URL`` is the local
+in the local stack), the cursor secret is named (``CURSOR_SECRET_ID``: the local stack's secret of
+that name; the function fetches its value from the endpoint), and ``AWS_ENDPOINT_URL`` is the local
 endpoint as a container sees it. SAM passes a function only the variables its template declares,
 which is why the template declares ``AWS_ENDPOINT_URL`` (with no value in AWS).
 
@@ -22,7 +23,6 @@ from typing import Any
 from local import ROOT
 from local.aws.functions import function_environment
 from local.aws.template import Template
-from local.stack.stack import secret_names
 
 OUTPUT = ROOT / "local" / "sam-env.json"
 #: Where ``make run`` writes the file for the endpoint it actually serves (git ignores ``.local/``).
@@ -49,7 +49,9 @@ def container_endpoint(bound_host: str, port: int) -> str | None:
 def sam_environment(
     template: Template, endpoint: str = f"http://{DOCKER_HOST}:{DEFAULT_PORT}"
 ) -> dict[str, dict[str, Any]]:
-    physical = {logical: logical for logical in template.tables} | secret_names(template)
+    # The local stack names tables and secrets by their logical ids; a secret's id may be its name.
+    secrets = template.of_type("AWS::SecretsManager::Secret")
+    physical = {logical: logical for logical in [*template.tables, *secrets]}
     variables = {}
     for name, function in sorted(template.functions.items()):
         environment = function_environment(template, function, physical)

@@ -1,6 +1,6 @@
 """The system described by ``template.yaml``, wired against a DynamoDB/SQS endpoint (moto).
 
-``Stack`` creates the template's tables and queues, resolves every function's environment, routes
+``Stack`` creates the template's tables, queues and secrets, resolves every function's environment, routes
 HTTP requests like API Gateway, and runs every stream subscription through an
 ``EventSourceMapping`` (``local.stack.delivery``). How functions run is pluggable (``Invoker``): in
 this process for tests, or in worker processes with their own environment for ``make run``
@@ -31,7 +31,7 @@ from local.aws.authorizers import Granted, JwtAuthorizer, KeySource
 from local.aws.cognito import UserDirectory, create_user_pools, endpoint_keys, in_process_keys
 from local.aws.esm import EventSourceMapping, FunctionError, StreamReader
 from local.aws.functions import function_environment
-from local.aws.template import Template, table_definition
+from local.aws.template import Template, random_password_options, table_definition
 from local.demo.users import DEMO_PASSWORD, groups_of
 from local.stack.delivery import Delivery, Source
 from local.stack.invokers import Invoker
@@ -40,14 +40,6 @@ log = logging.getLogger("local")
 
 #: Whose token the in-process request helpers send unless told otherwise.
 DEFAULT_USER = "admin"
-
-
-def secret_names(template: Template, prefix: str = "", region: str = "us-east-1") -> dict[str, str]:
-    """Local stand-ins for secrets (their ARNs); functions get values derived from them."""
-    return {
-        logical: f"arn:aws:secretsmanager:{region}:123456789012:secret:{prefix}{logical}"
-        for logical in template.of_type("AWS::SecretsManager::Secret")
-    }
 
 
 class StreamsClientFor:
@@ -81,6 +73,7 @@ class Clients:
     dynamodb: Any
     streams: Any
     sqs: Any
+    secretsmanager: Any
     cognito: Any = None
     endpoint_url: str | None = None  # None: moto's in-process mock_aws
 
@@ -89,7 +82,7 @@ class Clients:
         """Clients of ``endpoint_url`` (the moto server), or of in-process ``mock_aws`` if None."""
         import boto3  # noqa: PLC0415 - only where clients are made
 
-        services = ("dynamodb", "dynamodbstreams", "sqs", "cognito-idp")
+        services = ("dynamodb", "dynamodbstreams", "sqs", "secretsmanager", "cognito-idp")
         return cls(*(boto3.client(s, endpoint_url=endpoint_url) for s in services), endpoint_url)
 
     @property
@@ -144,7 +137,14 @@ class Stack:
             self.physical[logical] = url
             self.attributes[f"{logical}.Arn"] = arn["Attributes"]["QueueArn"]
             self._queue_urls[self.attributes[f"{logical}.Arn"]] = url
-        self.physical.update(secret_names(self.template, self.prefix, self.region))
+        for logical, resource in self.template.of_type("AWS::SecretsManager::Secret").items():
+            # As CloudFormation does: a random value with the template's options, never written down.
+            options = random_password_options(resource["Properties"])
+            value = self.clients.secretsmanager.get_random_password(**options)["RandomPassword"]
+            created = self.clients.secretsmanager.create_secret(
+                Name=f"{self.prefix}{logical}", SecretString=value
+            )
+            self.physical[logical] = created["ARN"]  # a secret's Ref is its ARN
         if self.template.of_type("AWS::Cognito::UserPool"):
             create_user_pools(
                 self.template, self.clients.cognito, self.physical, self.attributes, self.prefix, self.region

@@ -3,14 +3,18 @@
 moto does not enforce IAM. ``local.aws.calls`` records each call with the function it was made for;
 this module turns each call into the IAM actions and resources AWS would authorise it against, and
 evaluates them against the function's role as ``sam deploy`` creates it: the template transformed
-by ``samtranslator`` (the SAM CLI's own translator), with the inline policies, the policies SAM
-generates (on-failure destinations) and the AWS managed policies SAM attaches (their documents are
-embedded below). Every resource is named by its logical id, in us-east-1, account 123456789012.
+by ``samtranslator`` (the SAM CLI's own translator). A role is either the template's own
+(``Role: !GetAtt XRole.Arn``: its inline policies, the managed policies of the template it
+references, and ``AWS::IAM::Policy`` resources naming it) or one SAM generates (inline policies,
+the policies SAM generates for on-failure destinations, and the AWS managed policies SAM attaches,
+whose documents are embedded below). Every resource is named by its logical id, in us-east-1,
+account 123456789012. Parameters take their defaults unless given; conditions (``Fn::If`` in a
+statement list, a policy resource's ``Condition``) are evaluated with them.
 
 The evaluation is deliberately small and strict: ``Allow`` and ``Deny`` statements with ``Action``
-and ``Resource`` (wildcards ``*`` and ``?``). A construct it does not model (``NotAction``,
-``Condition``, a permissions boundary, an unknown managed policy, an operation without a mapping)
-raises ``Unsupported`` rather than guessing, so the check never passes by not understanding.
+and ``Resource`` (wildcards ``*`` and ``?``). A construct it does not model (``NotAction``, a
+statement's ``Condition``, a permissions boundary, an unknown managed policy, an operation without
+a mapping) raises ``Unsupported`` rather than guessing, so the check never passes by not understanding.
 """
 
 from __future__ import annotations
@@ -112,6 +116,7 @@ SQS_ACTIONS = {
     "DeleteMessageBatch": "DeleteMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
 }
+SECRET_OPERATIONS = {"GetSecretValue", "DescribeSecret"}
 QUEUE_OPERATIONS = {
     "SendMessage",
     "ReceiveMessage",
@@ -158,6 +163,21 @@ def queue_url(queue: str) -> str:
     return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{queue}"
 
 
+def secret_arn(secret: str) -> str:
+    """A secret's ARN without the random suffix AWS appends (``-AbCdEf``): the policy names the
+    secret by ``Ref`` (its full ARN), calls name it by ARN or by name; both map to this."""
+    return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
+
+
+def log_group_arn(log_group: str) -> str:
+    """What ``Fn::GetAtt LogGroup.Arn`` returns: the group's ARN with ``:*`` (its log streams)."""
+    return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:*"
+
+
+def key_arn(key: str) -> str:
+    return f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{key}"
+
+
 class Names:
     """Maps the physical names seen locally to logical ids: the local stack names resources by
     their logical id; test stacks put a prefix ending in ``-`` before it (logical ids have none)."""
@@ -183,6 +203,11 @@ class Names:
     def queue(self, url_or_name: str) -> str:
         return queue_arn(self.logical(url_or_name.rstrip("/").rsplit("/", 1)[-1], "AWS::SQS::Queue"))
 
+    def secret(self, arn_or_name: str) -> str:
+        found = re.fullmatch(r"arn:[\w-]+:secretsmanager:[\w-]+:\d+:secret:(.+)-[A-Za-z0-9]{6}", arn_or_name)
+        name = found.group(1) if found else arn_or_name
+        return secret_arn(self.logical(name, "AWS::SecretsManager::Secret"))
+
 
 # ---------------------------------------------------------------------- calls -> permissions
 def permissions(call: Call, names: Names) -> list[Permission]:
@@ -195,6 +220,8 @@ def permissions(call: Call, names: Names) -> list[Permission]:
             return [Permission(f"dynamodb:{call.operation}", names.stream(params["StreamArn"]))]
         if call.operation == "ListStreams":
             return [Permission("dynamodb:ListStreams", "*")]  # strictest reading: every stream
+    if call.service == "secretsmanager" and call.operation in SECRET_OPERATIONS:
+        return [Permission(f"secretsmanager:{call.operation}", names.secret(params["SecretId"]))]
     if call.service == "sqs" and call.operation in QUEUE_OPERATIONS | set(SQS_ACTIONS):
         queue = params.get("QueueUrl") or params.get("QueueName")
         if queue is None:
@@ -253,21 +280,31 @@ def translate(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def template_policies(path: Path = TEMPLATE) -> Policies:
-    """The policies of ``template.yaml`` (translated once per process)."""
+def _translated(path: Path) -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse  # noqa: PLC0415
 
-    return Policies(translate(yaml_parse(path.read_text())))
+    return translate(yaml_parse(path.read_text()))
+
+
+@functools.cache
+def template_policies(path: Path = TEMPLATE, parameters: tuple[tuple[str, str], ...] = ()) -> Policies:
+    """The policies of ``template.yaml`` (translated once per process), with ``parameters`` set."""
+    return Policies(_translated(path), dict(parameters))
 
 
 class Policies:
     """Every function's effective policy statements in a translated (CloudFormation) template."""
 
-    def __init__(self, translated: Mapping[str, Any]) -> None:
+    def __init__(self, translated: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> None:
         self.resources: dict[str, dict[str, Any]] = dict(translated["Resources"])
         self.parameters = {
             name: spec.get("Default") for name, spec in translated.get("Parameters", {}).items()
         }
+        unknown = set(parameters or {}) - set(self.parameters)
+        if unknown:
+            raise Unsupported(f"parameters {sorted(unknown)} are not the template's")
+        self.parameters.update(parameters or {})
+        self.conditions: dict[str, Any] = dict(translated.get("Conditions", {}))
         self.names = Names(self.resources)
         self._statements: dict[str, list[Statement]] = {}
 
@@ -280,9 +317,21 @@ class Policies:
             self._statements[function] = [
                 Statement.parse(raw, self._resolve)
                 for document in self._documents(self._role_of(function))
-                for raw in _as_list(document.get("Statement", []))
+                for raw in self._chosen(_as_list(document.get("Statement", [])))
             ]
         return self._statements[function]
+
+    def grants(self, function: str) -> set[Permission]:
+        """Every (action, resource) pair the function's role allows, as written (wildcards kept).
+
+        Fails on a ``Deny``: what a deny takes away from a wildcard cannot be listed as pairs.
+        """
+        found = set()
+        for statement in self.statements(function):
+            if statement.effect != "Allow":
+                raise Unsupported(f"{function}: a Deny statement cannot be listed as grants")
+            found |= {Permission(a, r) for a in statement.actions for r in statement.resources}
+        return found
 
     def allows(self, function: str, permission: Permission) -> bool:
         statements = self.statements(function)
@@ -311,6 +360,8 @@ class Policies:
         name: str = role["Fn::GetAtt"][0]
         if "PermissionsBoundary" in self.resources[name].get("Properties", {}):
             raise Unsupported(f"{name}: permissions boundaries are not evaluated")
+        if "Condition" in self.resources[name]:
+            raise Unsupported(f"{name}: a conditional role is not evaluated")
         return name
 
     def _documents(self, role: str) -> list[Mapping[str, Any]]:
@@ -321,14 +372,19 @@ class Policies:
                 raise Unsupported(f"{role}: policy {policy!r} (conditional?) is not evaluated")
             documents.append(policy["PolicyDocument"])
         for reference in properties.get("ManagedPolicyArns", []):
+            own = reference.get("Ref") if isinstance(reference, Mapping) else None
+            if self.resources.get(own, {}).get("Type") == "AWS::IAM::ManagedPolicy":  # the template's
+                if "Condition" in self.resources[own]:
+                    raise Unsupported(f"{role}: conditional managed policy {own} is not evaluated")
+                documents.append(self.resources[own]["Properties"]["PolicyDocument"])
+                continue
             managed = self._resolve(reference)
-            if managed in MANAGED_POLICIES:
-                documents.append(MANAGED_POLICIES[managed])
-            elif isinstance(reference, Mapping) and "Ref" in reference:
-                documents.append(self.resources[reference["Ref"]]["Properties"]["PolicyDocument"])
-            else:
+            if managed not in MANAGED_POLICIES:
                 raise Unsupported(f"{role}: managed policy {managed} is not embedded in {__name__}")
+            documents.append(MANAGED_POLICIES[managed])
         for resource in self.resources.values():  # policies that name the role themselves
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
             props = resource.get("Properties", {})
             if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {
                 "Ref": role
@@ -337,6 +393,41 @@ class Policies:
             if resource["Type"] == "AWS::IAM::RolePolicy" and props.get("RoleName") == {"Ref": role}:
                 documents.append(props["PolicyDocument"])
         return documents
+
+    # ------------------------------------------------------------------ conditions
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            raise Unsupported(f"condition {name} is not the template's")
+        return self._evaluate(self.conditions[name])
+
+    def _evaluate(self, expression: Any) -> bool:
+        if not (isinstance(expression, Mapping) and len(expression) == 1):
+            raise Unsupported(f"condition {expression!r}")
+        ((key, argument),) = expression.items()
+        if key == "Fn::Equals":
+            left, right = (self._resolve(a) for a in argument)
+            return bool(left == right)
+        if key == "Fn::Not":
+            return not self._evaluate(argument[0])
+        if key == "Fn::And":
+            return all(self._evaluate(a) for a in argument)
+        if key == "Fn::Or":
+            return any(self._evaluate(a) for a in argument)
+        if key == "Condition":
+            return self.condition(argument)
+        raise Unsupported(f"condition function {key}")
+
+    def _chosen(self, items: Sequence[Any]) -> list[Any]:
+        """A list's items with ``Fn::If`` decided and ``Ref: AWS::NoValue`` dropped."""
+        chosen = []
+        for item in items:
+            value = item
+            while isinstance(value, Mapping) and list(value) == ["Fn::If"]:
+                name, when_true, when_false = value["Fn::If"]
+                value = when_true if self.condition(name) else when_false
+            if value != {"Ref": "AWS::NoValue"}:
+                chosen.append(value)
+        return chosen
 
     # ------------------------------------------------------------------ intrinsic functions
     def _resolve(self, value: Any, variables: Mapping[str, Any] | None = None) -> Any:
@@ -356,7 +447,7 @@ class Policies:
                 return self._sub(text, {k: self._resolve(v) for k, v in extra.items()})
             if key == "Fn::Join":
                 delimiter, parts = argument
-                return delimiter.join(self._resolve(parts))
+                return delimiter.join(_as_list(self._resolve(parts)))
         raise Unsupported(f"cannot resolve {value!r} in a policy")
 
     def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
@@ -380,10 +471,12 @@ class Policies:
         if name in self.parameters:
             return str(self.parameters[name])
         kind = self.resources.get(name, {}).get("Type")
-        if kind == "AWS::DynamoDB::Table":
+        if kind in ("AWS::DynamoDB::Table", "AWS::Logs::LogGroup", "AWS::KMS::Key"):
             return name
         if kind == "AWS::SQS::Queue":
             return queue_url(name)
+        if kind == "AWS::SecretsManager::Secret":
+            return secret_arn(name)
         raise Unsupported(f"Ref {name} in a policy")
 
     def _attribute(self, logical: str, attribute: str) -> str:
@@ -394,6 +487,10 @@ class Policies:
             return f"{table_arn(logical)}/stream/*"  # the table's stream, whatever its label
         if kind == "AWS::SQS::Queue" and attribute == "Arn":
             return queue_arn(logical)
+        if kind == "AWS::Logs::LogGroup" and attribute == "Arn":
+            return log_group_arn(logical)
+        if kind == "AWS::KMS::Key" and attribute == "Arn":
+            return key_arn(logical)
         raise Unsupported(f"Fn::GetAtt {logical}.{attribute} in a policy")
 
 

@@ -220,7 +220,10 @@ def test_policy_elements_it_does_not_evaluate_fail_loudly() -> None:
 def test_the_template_before_the_fix_denies_receiving_stock() -> None:
     """Issue 7: CatalogCommands was granted only PutItem and Query on its event store."""
     document = yaml_parse(TEMPLATE.read_text())
-    statement = document["Resources"]["CatalogCommands"]["Properties"]["Policies"][0]["Statement"][0]
+    role = document["Resources"]["CatalogCommandsRole"]["Properties"]
+    [statement] = [
+        s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "dynamodb:Query" in s["Action"]
+    ]
     statement["Action"] = [a for a in statement["Action"] if a != "dynamodb:ConditionCheckItem"]
     before = Policies(translate(document))
     stock = receive_stock("CatalogEventStore")
@@ -248,3 +251,109 @@ def test_the_fixtures_fail_the_test_that_made_a_denied_call() -> None:
     assert_allowed([allowed])
     with pytest.raises(pytest.fail.Exception, match="CatalogQueries is not allowed dynamodb:PutItem"):
         assert_allowed([allowed, denied])
+
+
+# ---------------------------------------------------------------------- roles of the template's own
+def own_role_template(*statements: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``sam_template`` with ``Writer`` on a role of the template (``WriterRole``), a conditional key,
+    a secret, and a parameter ``Key`` that decides the condition ``WithKey``."""
+    document = sam_template()
+    writer = document["Resources"]["Writer"]["Properties"]
+    del writer["Policies"]
+    writer["Role"] = {"Fn::GetAtt": ["WriterRole", "Arn"]}
+    document["Parameters"] = {"Key": {"Type": "String", "Default": "off"}}
+    document["Conditions"] = {"WithKey": {"Fn::Equals": [{"Ref": "Key"}, "on"]}}
+    document["Resources"].update(
+        {
+            "WriterRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {"Statement": []},
+                    "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": list(statements)}}],
+                },
+            },
+            "Key": {"Type": "AWS::KMS::Key", "Condition": "WithKey", "Properties": {"KeyPolicy": {}}},
+            "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+            **(extra or {}),
+        }
+    )
+    return document
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/Key"
+
+
+def test_a_statement_chosen_by_a_condition_counts_only_when_the_condition_holds() -> None:
+    use_key = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}
+    document = own_role_template(
+        allow("dynamodb:PutItem"), {"Fn::If": ["WithKey", use_key, {"Ref": "AWS::NoValue"}]}
+    )
+    translated = translate(document)
+
+    without, with_key = Policies(translated), Policies(translated, {"Key": "on"})
+
+    assert ("kms:Decrypt", KEY) not in {(g.action, g.resource) for g in without.grants("Writer")}
+    assert ("kms:Decrypt", KEY) in {(g.action, g.resource) for g in with_key.grants("Writer")}
+    assert with_key.violations([call("PutItem", TableName="Store")]) == []
+
+
+def test_a_conditional_policy_resource_and_a_managed_policy_of_the_template_are_read() -> None:
+    decrypt = {
+        "Type": "AWS::IAM::Policy",
+        "Condition": "WithKey",
+        "Properties": {
+            "PolicyName": "decrypt",
+            "Roles": [{"Ref": "WriterRole"}],
+            "PolicyDocument": {"Statement": [allow("kms:Decrypt", resource={"Fn::GetAtt": ["Key", "Arn"]})]},
+        },
+    }
+    tracing = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {"PolicyDocument": {"Statement": [allow("xray:PutTraceSegments", resource="*")]}},
+    }
+    document = own_role_template(allow("dynamodb:Query"), extra={"Decrypt": decrypt, "Tracing": tracing})
+    document["Resources"]["WriterRole"]["Properties"]["ManagedPolicyArns"] = [{"Ref": "Tracing"}]
+    translated = translate(document)
+
+    def pairs(policies: Policies) -> set[tuple[str, str]]:
+        return {(g.action, g.resource) for g in policies.grants("Writer")}
+
+    assert pairs(Policies(translated)) == {
+        ("dynamodb:Query", f"{TABLE}/Store"),
+        ("xray:PutTraceSegments", "*"),
+    }
+    assert ("kms:Decrypt", KEY) in pairs(Policies(translated, {"Key": "on"}))
+
+
+@pytest.mark.parametrize(
+    "secret_id",
+    [
+        "Secret",
+        "t1a2b3c4d-Secret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:Secret-AbC123",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:t1a2b3c4d-Secret-x9Y8z7",
+    ],
+)
+def test_reading_a_secret_needs_get_secret_value_on_that_secret(secret_id: str) -> None:
+    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "Secret"}}
+    granted = Policies(translate(own_role_template(read)))
+    denied = Policies(translate(own_role_template(allow("dynamodb:Query"))))
+    fetch = call("GetSecretValue", service="secretsmanager", SecretId=secret_id)
+
+    assert granted.violations([fetch]) == []
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Secret"
+    [violation] = denied.violations([fetch])
+    assert str(violation) == (
+        f"Writer is not allowed secretsmanager:GetSecretValue on {secret}"
+        " (its secretsmanager GetSecretValue call)"
+    )
+
+
+def test_unknown_parameters_and_conditional_roles_fail_loudly() -> None:
+    translated = translate(own_role_template(allow("dynamodb:Query")))
+    with pytest.raises(Unsupported, match="not the template's"):
+        Policies(translated, {"Nope": "1"})
+
+    translated["Resources"]["WriterRole"]["Condition"] = "WithKey"
+    with pytest.raises(Unsupported, match="conditional role"):
+        Policies(translated).violations([call("Query", TableName="Store")])

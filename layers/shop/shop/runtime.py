@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Self
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _caches: list[Callable[[], object]] = []
 
@@ -41,10 +43,31 @@ class Settings(BaseModel):
         return cls.model_validate(dict(os.environ))
 
 
+def _client_config() -> Config:
+    from botocore.config import Config  # noqa: PLC0415 - imported on first use, not at cold start
+
+    return Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+
+
 @cached
 def dynamodb() -> DynamoDBClient:
     import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
-    from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.client("dynamodb", config=config)
+    return boto3.client("dynamodb", config=_client_config())
+
+
+@cached
+def secretsmanager() -> SecretsManagerClient:
+    import boto3  # noqa: PLC0415 - only the functions that read a secret pay for this client
+
+    return boto3.client("secretsmanager", config=_client_config())
+
+
+def secret_string(secret_id: str) -> str:
+    """A Secrets Manager secret's current ``SecretString`` (``secret_id``: its ARN, or its name).
+
+    One request per call: callers build what they need from it once, in a ``cached`` factory, so
+    an execution environment fetches a secret at its first use and never at import.
+    """
+    value: str = secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
+    return value

@@ -14,7 +14,7 @@ from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.http.cursor import CursorCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb
+from shop.runtime import Settings, cached, dynamodb, secret_string
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -29,7 +29,7 @@ class CatalogStoreSettings(Settings):
 
 class CatalogQuerySettings(Settings):
     products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
-    cursor_secret: str = Field(alias="CURSOR_SECRET", min_length=16)
+    cursor_secret_id: str = Field(alias="CURSOR_SECRET_ID", min_length=1)
 
 
 class CatalogProjectorSettings(Settings):
@@ -52,7 +52,7 @@ def product_queries() -> ProductQueries:
 
 @cached
 def query_cursors() -> CursorCodec:
-    return CursorCodec(CatalogQuerySettings.from_env().cursor_secret)
+    return CursorCodec(secret_string(CatalogQuerySettings.from_env().cursor_secret_id))
 
 
 @cached

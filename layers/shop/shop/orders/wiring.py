@@ -14,7 +14,7 @@ from shop.orders.projection import OrdersProjection
 from shop.orders.queries import OrderQueries
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb
+from shop.runtime import Settings, cached, dynamodb, secret_string
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -24,7 +24,7 @@ class OrderStoreSettings(Settings):
 
 class OrderQuerySettings(Settings):
     orders_view_table: str = Field(alias="ORDERS_VIEW_TABLE", min_length=3)
-    cursor_secret: str = Field(alias="CURSOR_SECRET", min_length=16)
+    cursor_secret_id: str = Field(alias="CURSOR_SECRET_ID", min_length=1)
 
 
 class OrderProjectorSettings(Settings):
@@ -60,7 +60,7 @@ def order_queries() -> OrderQueries:
 
 @cached
 def order_cursors() -> CursorCodec:
-    return CursorCodec(OrderQuerySettings.from_env().cursor_secret)
+    return CursorCodec(secret_string(OrderQuerySettings.from_env().cursor_secret_id))
 
 
 @cached
