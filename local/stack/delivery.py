@@ -77,13 +77,16 @@ class Delivery:
         deadline = time.monotonic() + timeout
         delivered = 0
         while True:
+            # Idle before reading, not after: a batch in flight on another thread may finish (and
+            # write records) after the read; this round's read saw all it wrote only if it was done.
+            was_idle = self.idle
             progressed = False
             self.poll()
             for mapping in self.mappings:
                 while self.deliver(mapping):
                     delivered += 1
                     progressed = True
-            if not progressed and self.idle:
+            if not progressed and was_idle:
                 return delivered
             if time.monotonic() > deadline:
                 raise TimeoutError("stream delivery did not settle")
