@@ -159,6 +159,31 @@ def test_a_token_that_does_not_decode_is_refused(token: str) -> None:
     assert refusal(authorizer().authorize(bearer(token))) == "the token is not a valid JWT"
 
 
+#: JSON nested deeper than Python's ``json`` decodes: ``RecursionError``, not a ``ValueError``.
+DEEP = b"[" * 20_000 + b"]" * 20_000
+
+
+@pytest.mark.parametrize(
+    "token",
+    [_raw(DEEP, claims()), _raw({"alg": "RS256", "kid": "key-1"}, DEEP)],
+    ids=["deep-header", "deep-payload"],
+)
+def test_a_token_nested_too_deep_to_decode_is_a_401_not_a_crash(token: str) -> None:
+    """53 KB, under the server's 64 KB header line: on ``make run`` (no token of anyone needed) the
+    authorizer raised ``RecursionError``, the request thread died with a traceback on stderr and
+    the client got no answer at all (``RemoteDisconnected``) instead of API Gateway's 401."""
+    assert len(token) < 65_536
+    assert refusal(authorizer().authorize(bearer(token))) == "the token is not a valid JWT"
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_time_too_large_for_a_float_is_refused_not_a_crash(claim: str) -> None:
+    """``float(10**400)`` raises ``OverflowError``; on ``make run`` a token signed with moto's published
+    key and ``exp`` 10**400 got no answer (the connection dropped) instead of a 401."""
+    token = KEY.sign(claims(**{claim: 10**400}))
+    assert refusal(authorizer().authorize(bearer(token)))  # a 401 (fails closed), whichever reason
+
+
 @pytest.mark.parametrize("alg", ["none", "HS256", "ES256", "PS256", None, 7])
 def test_only_rsa_signatures_are_accepted(alg: Any) -> None:
     token = _raw({"alg": alg, "kid": "key-1"}, claims(), b"")
