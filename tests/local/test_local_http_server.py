@@ -6,13 +6,17 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
-from local.aws.apigw import HttpRequest, HttpResponse
+from local.aws.apigw import HttpRequest, HttpResponse, RouteMatch, build_event
+from local.aws.authorizers import JwtAuthorizer, Refused
+from local.aws.template import HttpRoute
 from local.stack.server import MAX_PAYLOAD, ApiServer
+from tests.support.tokens import generate
 
 #: Larger than any socket send buffer here (tcp_wmem max is 4 MB), so writing it to a client that
 #: has gone fails even if the client's reset arrived late.
@@ -135,3 +139,54 @@ def test_a_client_gone_while_its_request_is_read_costs_one_line(capfd: pytest.Ca
     err = capfd.readouterr().err
     assert err.count("Traceback") == 1, err  # a real error keeps its traceback
     assert "ValueError: a bug in the server" in err
+
+
+def exchange(server: ApiServer, raw: bytes) -> bytes:
+    """Send one raw request and read the whole answer (the server closes after it)."""
+    client = socket.create_connection(("127.0.0.1", server.port))
+    client.sendall(raw)
+    client.shutdown(socket.SHUT_WR)
+    answer = b""
+    while chunk := client.recv(65536):
+        answer += chunk
+    client.close()
+    return answer
+
+
+def recorded(seen: list[HttpRequest]) -> Callable[[HttpRequest], tuple[HttpResponse, str]]:
+    def record(request: HttpRequest) -> tuple[HttpResponse, str]:
+        seen.append(request)
+        return HttpResponse(200, {}, b"{}"), "Record"
+
+    return record
+
+
+def test_repeated_headers_reach_the_event_combined_with_commas() -> None:
+    """Payload format 2.0: "Duplicate headers are combined with commas and included in the headers
+    field" (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+    The server kept only the last value of a repeated header (``dict(self.headers.items())``), so
+    the event lost the first one, and the JWT authorizer judged only the last ``Authorization``:
+    on ``make run`` "Bearer garbage" then "Bearer <alice's token>" was granted (201), where the
+    identity source API Gateway reads is "Bearer garbage,Bearer <token>", no JWT."""
+    issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool"
+    key = generate("key-1")
+    now = int(time.time())
+    token = key.sign(
+        {"iss": issuer, "sub": "s", "client_id": "c", "token_use": "access", "iat": now, "exp": now + 600}
+    )
+    seen: list[HttpRequest] = []
+    with serving(recorded(seen)) as (server, _):
+        raw = (
+            "GET /things HTTP/1.1\r\nHost: local\r\nX-Dup: one\r\nX-Dup: two\r\n"
+            f"Authorization: Bearer garbage\r\nAuthorization: Bearer {token}\r\n"
+            "Connection: close\r\nContent-Length: 0\r\n\r\n"
+        )
+        exchange(server, raw.encode())
+
+    [request] = seen
+    route = RouteMatch(HttpRoute("TestApi", "GET", "/things", "Fn"), {})
+    event = build_event(request, route, api_id="testapi")
+    assert event["headers"]["x-dup"] == "one,two"
+    assert event["headers"]["authorization"] == f"Bearer garbage,Bearer {token}"
+    authorizer = JwtAuthorizer(issuer, ["c"], lambda _: key.jwks())
+    assert isinstance(authorizer.authorize(request.headers), Refused)
