@@ -190,3 +190,21 @@ def test_repeated_headers_reach_the_event_combined_with_commas() -> None:
     assert event["headers"]["authorization"] == f"Bearer garbage,Bearer {token}"
     authorizer = JwtAuthorizer(issuer, ["c"], lambda _: key.jwks())
     assert isinstance(authorizer.authorize(request.headers), Refused)
+
+
+def test_a_token_in_the_query_string_never_reaches_the_log() -> None:
+    """The request line logged the raw path with its query string: on ``make run`` a client sending
+    ``?access_token=<alice's token>`` (or ``?Authorization=Bearer%20<token>``) got its 401 and
+    left the whole token in the output. The template's access log leaves the query string out for
+    this reason ("no header (so no Authorization), no body, no query string"); docs/local-stack.md:
+    the log line never names the token."""
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    with serving(recorded([])) as (server, lines):
+        for query in (f"access_token={token}", f"Authorization=Bearer%20{token}"):
+            exchange(
+                server, f"GET /things?{query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n".encode()
+            )
+
+    assert len(lines) == 2
+    assert all(line.startswith("[TestApi] GET /things") for line in lines), lines
+    assert not [line for line in lines if "eyJ" in line], lines
