@@ -236,6 +236,24 @@ def test_query_functions_read_only_their_read_table_and_no_stream(
         assert not {a for a, _ in found if a.startswith("sqs:")}, function
 
 
+def test_query_functions_query_only_indexes_and_get_items_only_from_tables(
+    policies: Policies, template: Template
+) -> None:
+    """Every listing the Query API serves is an index ``Query`` (``ByName``, ``ByCategory``,
+    ``ByCustomer``: ``shop.views`` ``page(index=...)`` is never called without one) and every single
+    resource a ``GetItem`` on the table. CatalogQueries and OrderQueries were also granted ``Query``
+    on the base table (read every row of ProductsView / OrdersView, every customer's orders,
+    in key order) and ``GetItem`` on ``index/*``, which no call uses: the ``make run`` call log
+    (LOCAL_CALL_LOG, 28 000 calls over a hostile session) holds only index ``Query``s and table
+    ``GetItem``s for both."""
+    for function in query_functions(template):
+        for action, resource in grants(policies, function):
+            if action == "dynamodb:Query":
+                assert "/index/" in resource, (function, action, resource)
+            if action == "dynamodb:GetItem":
+                assert "/index/" not in resource, (function, action, resource)
+
+
 def test_projectors_read_their_source_stream_fill_gaps_and_write_only_their_read_table(
     policies: Policies, template: Template
 ) -> None:
