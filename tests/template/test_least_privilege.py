@@ -254,6 +254,14 @@ def test_query_functions_query_only_indexes_and_get_items_only_from_tables(
                 assert "/index/" not in resource, (function, action, resource)
 
 
+def test_the_order_intake_policy_only_appends_new_orders(policies: Policies) -> None:
+    """OrderIntakePolicy places an order with one conditional ``PutItem`` on a new stream and treats
+    the condition failing as "already placed" (``shop.orders.policies``): it never loads an order.
+    Its role was also granted ``dynamodb:Query`` on OrderEventStore (read every order's history);
+    the ``make run`` call log (LOCAL_CALL_LOG) shows only its ``PutItem``s on that table."""
+    assert on_tables(grants(policies, "OrderIntakePolicy"))["OrderEventStore"] == {"dynamodb:PutItem"}
+
+
 def test_projectors_read_their_source_stream_fill_gaps_and_write_only_their_read_table(
     policies: Policies, template: Template
 ) -> None:
