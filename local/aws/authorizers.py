@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import threading
 import time
@@ -117,11 +118,21 @@ def claim_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float):
-        return str(int(value)) if float(value).is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, list):
         return "[" + " ".join(claim_text(item) for item in value) + "]"
     return json.dumps(value, separators=(",", ":"))
+
+
+def _shown(claims: Mapping[str, Any]) -> dict[str, str]:
+    """Every claim as ``claim_text`` shows it; lists nested deeper than it recurses fail closed."""
+    try:
+        return {name: claim_text(value) for name, value in claims.items()}
+    except RecursionError:
+        raise _Invalid("the token's claims are nested too deeply") from None
 
 
 def _decode_part(part: str) -> bytes:
@@ -136,7 +147,7 @@ def _decode_part(part: str) -> bytes:
 def _decode_json(part: str) -> dict[str, Any]:
     try:
         decoded = json.loads(_decode_part(part))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than ``json`` decodes
         raise _Invalid("the token is not a valid JWT") from None
     if not isinstance(decoded, dict):
         raise _Invalid("the token is not a valid JWT")
@@ -144,12 +155,20 @@ def _decode_json(part: str) -> dict[str, Any]:
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    """A time claim as a finite number of seconds; anything else (also an integer too large for a
+    float, or JSON's ``1e400``, ``Infinity`` and ``NaN``) refuses the token."""
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid(f"the token has an invalid {name} claim")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise _Invalid(f"the token has an invalid {name} claim") from None
+    if not math.isfinite(seconds):
+        raise _Invalid(f"the token has an invalid {name} claim")
+    return seconds
 
 
 def _rsa_key(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
@@ -206,12 +225,12 @@ class JwtAuthorizer:
             return Refused(unauthorized(None), "no token")
         try:
             claims = self._verified_claims(token)
+            shown = _shown(claims)
         except _Invalid as invalid:
             return Refused(unauthorized(invalid.description), invalid.description)
         held = token_scopes(claims)
         if scopes and not set(held) & set(scopes):
             return Refused(forbidden(scopes), "none of the route's scopes")
-        shown = {name: claim_text(value) for name, value in claims.items()}
         return Granted(shown, held if scopes else None)
 
     # ------------------------------------------------------------------ the checks

@@ -184,6 +184,32 @@ def test_a_time_too_large_for_a_float_is_refused_not_a_crash(claim: str) -> None
     assert refusal(authorizer().authorize(bearer(token)))  # a 401 (fails closed), whichever reason
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")], ids=["inf", "-inf", "nan"])
+def test_a_time_that_is_no_finite_number_is_refused(claim: str, value: float) -> None:
+    """JSON's ``1e400`` decodes to ``inf`` (and Python reads ``Infinity``/``NaN``): an ``exp`` of ``inf``
+    or ``NaN`` compared as "not expired" and such a token signed with moto's published key was granted."""
+    token = KEY.sign(claims(**{claim: value}))
+    assert refusal(authorizer().authorize(bearer(token))) == f"the token has an invalid {claim} claim"
+
+
+def test_a_signed_token_with_a_claim_nested_too_deep_to_show_is_a_401_not_a_crash() -> None:
+    """A list nested 900 levels deep decodes, and turning it into payload 2.0's claim text
+    (``[a [b]]``) raised ``RecursionError``: the request got no answer, for anyone signing with
+    moto's published key."""
+    nested = b"[" * 900 + b"]" * 900
+    payload = json.dumps(claims()).encode()[:-1] + b', "deep": ' + nested + b"}"
+    outcome = authorizer().authorize(bearer(KEY.sign_raw(payload)))
+    assert refusal(outcome) == "the token's claims are nested too deeply"
+
+
+def test_an_integer_claim_too_large_for_a_float_is_shown_in_decimal() -> None:
+    """``claim_text`` went through ``float()`` for every number: ``OverflowError`` on 10**400."""
+    outcome = authorizer().authorize(bearer(KEY.sign(claims(big=10**400))))
+    assert isinstance(outcome, Granted)
+    assert outcome.claims["big"] == "1" + "0" * 400
+
+
 @pytest.mark.parametrize("alg", ["none", "HS256", "ES256", "PS256", None, 7])
 def test_only_rsa_signatures_are_accepted(alg: Any) -> None:
     token = _raw({"alg": alg, "kid": "key-1"}, claims(), b"")

@@ -51,8 +51,12 @@ class SigningKey:
     def sign(
         self, claims: Mapping[str, Any], *, alg: str = "RS256", header: Mapping[str, Any] | None = None
     ) -> str:
+        return self.sign_raw(json.dumps(dict(claims)).encode(), alg=alg, header=header)
+
+    def sign_raw(self, payload: bytes, *, alg: str = "RS256", header: Mapping[str, Any] | None = None) -> str:
+        """A token over ``payload`` as given (JSON ``json.dumps`` would not write, e.g. deeply nested)."""
         head = {"alg": alg, "kid": self.kid, "typ": "JWT", **(header or {})}
-        signing_input = f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(dict(claims)).encode())}"
+        signing_input = f"{b64url(json.dumps(head).encode())}.{b64url(payload)}"
         digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}[alg]
         signature = self.private.sign(signing_input.encode(), padding.PKCS1v15(), digest)
         return f"{signing_input}.{b64url(signature)}"
