@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command,
             path=url.path or "/",
             query=url.query,
-            headers=dict(self.headers.items()),
+            headers=_combined(self.headers.items()),
             body=body,
             source_ip=self.client_address[0],
         )
@@ -99,6 +99,18 @@ class ApiServer(ThreadingHTTPServer):
             self.log_line(f"[{self.api}] {client_address[0]}:{client_address[1]} {_hung_up(error)}")
         else:
             super().handle_error(request, client_address)
+
+
+def _combined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Every header once, a repeated one's values joined with commas in the order sent, as API Gateway
+    puts them in a payload 2.0 event ("Duplicate headers are combined with commas"). Names compare
+    case-insensitively; the first spelling is kept."""
+    combined: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+    for name, value in headers:
+        key = spelled.setdefault(name.lower(), name)
+        combined[key] = f"{combined[key]},{value}" if key in combined else value
+    return combined
 
 
 def _hung_up(error: ConnectionError) -> str:
