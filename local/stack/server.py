@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from local.aws.apigw import HttpRequest, HttpResponse
 
 #: API Gateway refuses payloads above 10 MB before any function runs.
 MAX_PAYLOAD = 10 * 1024 * 1024
+
+#: A query parameter name the log line shows (its value never).
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 
 Handle = Callable[[HttpRequest], tuple[HttpResponse, str]]
 
@@ -58,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _log(self, outcome: str, started: float) -> None:
         elapsed = (time.perf_counter() - started) * 1000
-        self.server.log_line(f"[{self.server.api}] {self.command} {self.path} {outcome} {elapsed:.0f} ms")
+        target = _logged_target(self.path)
+        self.server.log_line(f"[{self.server.api}] {self.command} {target} {outcome} {elapsed:.0f} ms")
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
@@ -99,6 +104,21 @@ class ApiServer(ThreadingHTTPServer):
             self.log_line(f"[{self.api}] {client_address[0]}:{client_address[1]} {_hung_up(error)}")
         else:
             super().handle_error(request, client_address)
+
+
+def _logged_target(target: str) -> str:
+    """The request target as the log line shows it: the path, and of the query string only the
+    parameter names (``?limit=...&cursor=...``). A client may put a token there (``?access_token=...``), and
+    tokens never reach the log; the template's access log leaves the query string out for that reason.
+    A name that is not a plain word (a token sent as the name) is hidden too."""
+    url = urlsplit(target)
+    if not url.query:
+        return url.path
+    names = [
+        name if _PLAIN_NAME.fullmatch(name) else "..."
+        for name, _ in parse_qsl(url.query, keep_blank_values=True)
+    ]
+    return f"{url.path}?" + "&".join(f"{name}=..." for name in names) if names else f"{url.path}?..."
 
 
 def _combined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -210,6 +210,20 @@ def test_a_token_in_the_query_string_never_reaches_the_log() -> None:
     assert not [line for line in lines if "eyJ" in line], lines
 
 
+def test_the_log_line_shows_query_parameter_names_but_no_values_and_no_token_as_a_name() -> None:
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    with serving(recorded([])) as (server, lines):
+        for query in ("limit=5&cursor=abc", token):
+            exchange(
+                server, f"GET /things?{query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n".encode()
+            )
+
+    assert [line.split(" -> ")[0] for line in lines] == [
+        "[TestApi] GET /things?limit=...&cursor=...",
+        "[TestApi] GET /things?...=...",
+    ]
+
+
 def test_the_server_queues_more_pending_connections_than_a_burst_of_concurrent_clients() -> None:
     """socketserver listens with a backlog of 5 (``request_queue_size``). On ``make run`` under
     load, 20 concurrent ``POST /carts/{id}/items`` as alice (one connection each) had 3 to 7
