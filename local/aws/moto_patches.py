@@ -1,4 +1,5 @@
-"""Fixes to moto's DynamoDB so that stream readers see what DynamoDB would show them.
+"""Fixes to moto's DynamoDB so that stream readers see what DynamoDB would show them, and to its
+Cognito user pools so that they keep strangers out as the template's pool does.
 
 ``apply()`` (idempotent) is called by the moto server of ``local/aws/endpoint.py`` and by
 ``local/stack/inprocess.py`` before ``mock_aws``. What it changes, and why (docs/moto-transactions.md):
@@ -19,6 +20,11 @@
   (``ExpiredIteratorException``). moto keeps every iterator for the life of the process: two per
   poll, about 3.7 KB, so an idle ``make run`` grew by some 400 MB an hour.
 
+* ``SignUp`` to a pool whose ``AdminCreateUserConfig`` has ``AllowAdminCreateUserOnly: true`` fails
+  with ``NotAuthorizedException`` ("SignUp is not permitted for this user pool"), as in Cognito.
+  moto ignores the setting: anyone holding the app client id signed up, confirmed with any code,
+  signed in and got a token the authorizer grants.
+
 The request-level validation moto does before a transaction (expressions, empty keys) is unchanged;
 so are the cancellation reasons' shape and codes. moto keeps no ``ClientRequestToken``s: a repeated
 transaction meets its own first attempt's items and fails its conditions, as before.
@@ -35,6 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.cognitoidp.exceptions import NotAuthorizedError
+from moto.cognitoidp.models import CognitoIdpBackend
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -267,6 +275,21 @@ def _expiring_next_iterators(get_records: Callable[..., Any]) -> Callable[..., A
     return patched
 
 
+def _admins_only_sign_up(sign_up: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's ``sign_up``, refused for a pool that only administrators may add users to."""
+
+    @functools.wraps(sign_up)
+    def patched(backend: CognitoIdpBackend, client_id: str, *args: Any, **kwargs: Any) -> Any:
+        for pool in backend.user_pools.values():
+            if client_id in pool.clients:
+                config = pool.extended_config.get("AdminCreateUserConfig") or {}
+                if config.get("AllowAdminCreateUserOnly") is True:
+                    raise NotAuthorizedError("SignUp is not permitted for this user pool")
+        return sign_up(backend, client_id, *args, **kwargs)
+
+    return patched
+
+
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:
@@ -278,7 +301,7 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def apply() -> None:
-    """Patch moto's DynamoDB and DynamoDB Streams backends in this process (once)."""
+    """Patch moto's DynamoDB, DynamoDB Streams and Cognito backends in this process (once)."""
     with LOCK:
         if getattr(DynamoDBBackend.transact_write_items, _PATCHED, False):
             return
@@ -289,4 +312,5 @@ def apply() -> None:
         streams.describe_stream = _locked(streams.describe_stream)
         streams.get_shard_iterator = _locked(_expiring_iterators(streams.get_shard_iterator))
         streams.get_records = _locked(_expiring_next_iterators(streams.get_records))
+        CognitoIdpBackend.sign_up = _admins_only_sign_up(CognitoIdpBackend.sign_up)
         DynamoDBBackend.transact_write_items = _locked(transact_write_items)
