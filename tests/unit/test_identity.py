@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel, Field
 
 from local.aws.apigw import HttpRequest, RouteMatch, build_event, parse_result
 from local.aws.functions import LambdaContext
@@ -15,6 +17,7 @@ from shop.application import Caller
 from shop.errors import Forbidden
 from shop.http import ShopRouter, http_handler
 from shop.http.identity import caller, caller_from_claims, groups_of
+from shop.http.request import resource_id
 
 #: A Cognito access token's claims as an HTTP API (payload format 2.0) presents them: all strings.
 CLAIMS = {
@@ -175,3 +178,83 @@ def test_tokens_never_reach_the_logs(
     assert "unhandled error" in logged
     secret_parts = SECRET.split(".")
     assert not any(part in logged for part in secret_parts[:2]), logged
+
+
+class Named(BaseModel):
+    name: str = Field(min_length=1)
+
+
+def guarded_handler() -> Any:
+    """An admins-only router next to an open one, both behind one handler."""
+    admins = ShopRouter(guard=lambda who: who.require_admin("run the guarded routes"))
+    anyone = ShopRouter()
+
+    @admins.put("/guarded/<thing_id>")
+    def put_guarded(thing_id: str, body: Annotated[Named, Body()]) -> dict[str, Any]:
+        return {"id": resource_id(thing_id, "Thing"), "name": body.name}
+
+    @anyone.put("/open/<thing_id>")
+    def put_open(thing_id: str, body: Annotated[Named, Body()]) -> dict[str, Any]:
+        return {"id": resource_id(thing_id, "Thing"), "name": body.name}
+
+    return http_handler(admins, anyone)
+
+
+THING = "9b2f7c1e-3d4a-4e5f-8a6b-7c8d9e0f1a2b"
+
+
+def put(handler: Any, path: str, body: bytes, claims: Any, content_type: str = "application/json") -> Any:
+    request = HttpRequest("PUT", path, headers={"content-type": content_type}, body=body)
+    granted = {"jwt": {"claims": claims, "scopes": None}} if claims is not None else None
+    match = RouteMatch(HttpRoute("Api", "PUT", path, "Fn"), {})
+    return parse_result(
+        handler(build_event(request, match, api_id="a", authorizer=granted), LambdaContext("Fn"))
+    )
+
+
+CUSTOMER = {k: v for k, v in CLAIMS.items() if k != "cognito:groups"}
+
+#: Input the edge refuses for anyone allowed to call the route: 422, 400, 404, 413, 415.
+BAD_INPUT = [
+    (f"/guarded/{THING}", b'{"name": ""}', "application/json"),
+    (f"/guarded/{THING}", b"{not json", "application/json"),
+    ("/guarded/not-a-uuid", b'{"name": "x"}', "application/json"),
+    (f"/guarded/{THING}", b'{"name": "' + b"x" * 70_000 + b'"}', "application/json"),
+    (f"/guarded/{THING}", b"name=x", "application/x-www-form-urlencoded"),
+    (f"/guarded/{THING}", b"\xff\xfe", "application/json"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [(f"/guarded/{THING}", b'{"name": "x"}', "application/json"), *BAD_INPUT],
+)
+@pytest.mark.parametrize("claims", [CUSTOMER, None], ids=["customer", "no-claims"])
+def test_a_router_guard_refuses_before_any_input_is_judged(
+    path: str, body: bytes, content_type: str, claims: Any
+) -> None:
+    """A guard runs before the screen (size, media type, encoding) and the resolver (path, body): a
+    caller it refuses gets its 403 whatever the input, so the answer reveals no input rule."""
+    reply = put(guarded_handler(), path, body, claims, content_type)
+    assert reply.status == 403, reply.body
+    problem = reply.json()
+    assert problem["type"] == "urn:shop:problem:forbidden"
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    if claims is not None:
+        assert problem["detail"] == "Only administrators may run the guarded routes."
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "status"),
+    [
+        (path, body, content_type, status)
+        for (path, body, content_type), status in zip(BAD_INPUT, [422, 400, 404, 413, 415, 400], strict=True)
+    ],
+)
+def test_callers_a_guard_lets_through_and_unguarded_routes_meet_the_input_rules(
+    path: str, body: bytes, content_type: str, status: int
+) -> None:
+    handler = guarded_handler()
+    assert put(handler, path, body, CLAIMS, content_type).status == status
+    assert put(handler, path.replace("/guarded/", "/open/"), body, CUSTOMER, content_type).status == status
+    assert put(handler, f"/guarded/{THING}", b'{"name": "x"}', CLAIMS).json() == {"id": THING, "name": "x"}

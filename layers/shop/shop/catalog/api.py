@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from shop.catalog.commands import ChangeProductDetails, CreateProduct, ReceiveStock
+from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import Category
 from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
 from shop.domain.money import Price
@@ -17,7 +17,8 @@ from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
 from shop.http.router import ShopRouter
 
-commands = ShopRouter()
+#: Every catalog and stock command is for admins: a customer is refused before her input is judged.
+commands = ShopRouter(guard=CatalogCommands.authorize)
 queries = ShopRouter()
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from shop.application import CommandContext, CommandResult, Repository, run_command
+from shop.application import Caller, CommandContext, CommandResult, Repository, run_command
 from shop.application.messages import Command
 from shop.catalog.domain import (
     Category,
@@ -69,8 +69,13 @@ class CatalogCommands:
         self._currency = currency
 
     @staticmethod
-    def _authorize(context: CommandContext) -> None:
-        context.caller.require_admin("change the catalog and its stock")
+    def authorize(caller: Caller) -> None:
+        """Every command's first rule. The Command API also asks it before it reads a request's input
+        (``shop.catalog.api``), so a customer is refused whatever she sends."""
+        caller.require_admin("change the catalog and its stock")
+
+    def _authorize(self, context: CommandContext) -> None:
+        self.authorize(context.caller)
 
     def create_product(self, command: CreateProduct, context: CommandContext) -> CommandResult:
         """One conditional put of ``product-<id>``; the id comes from the SKU, so a taken SKU fails it."""

@@ -1,4 +1,9 @@
-"""Turns routers into a Lambda handler: Powertools resolver, problem mapping, logging, tracing."""
+"""Turns routers into a Lambda handler: Powertools resolver, problem mapping, logging, tracing.
+
+A request meets, in this order: its route's guard (``ShopRouter(guard=...)``: who may call it at
+all, from the verified caller alone), ``screen`` (size, media type, encoding), then the resolver
+(routing, validation of path, query, headers and body, the route itself).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from shop.errors import ShopError
+from shop.http.identity import caller
 from shop.http.problems import (
     PROBLEM_JSON,
     HttpProblem,
@@ -25,7 +31,7 @@ from shop.http.problems import (
     problem_body,
 )
 from shop.http.request import correlation_id
-from shop.http.router import RouteTable, ShopRouter
+from shop.http.router import RouteGuards, RouteTable, ShopRouter
 
 #: Largest request body accepted (spec: 413 above 64 KB).
 MAX_BODY_BYTES = 64 * 1024
@@ -130,9 +136,30 @@ def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
     }
 
 
+def guarded(event: dict[str, Any], guards: RouteGuards) -> dict[str, Any] | None:
+    """The refusal of the request's route guard, asked before anything of the request but its route
+    and its caller is read: a caller the route refuses gets the same answer whatever the input."""
+    request = APIGatewayProxyEventV2(event)
+    guard = guards.guard_for(request.request_context.http.method, request.raw_path)
+    if guard is None:
+        return None
+    try:
+        guard(caller(request))
+    except ShopError as error:
+        refused = from_shop_error(error)
+        return {
+            "statusCode": refused.status_code,
+            "headers": dict(refused.headers),
+            "body": refused.body,
+            "isBase64Encoded": False,
+        }
+    return None
+
+
 def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] = ()) -> LambdaHandler:
     """The Lambda entry point for a function serving ``routers`` on an HTTP API."""
     app = build_resolver(routers, known_routes=known_routes)
+    guards = RouteGuards(routers)
     logger = Logger()
     tracer = Tracer()
 
@@ -140,6 +167,9 @@ def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] =
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id(APIGatewayProxyEventV2(event)))
+        forbidden = guarded(event, guards)
+        if forbidden is not None:
+            return forbidden
         refused = screen(event)
         if refused is not None:
             return problem_proxy_response(refused)
