@@ -86,8 +86,8 @@ EXPECTED: dict[str, Grants] = {
     "CatalogCommands": basics("CatalogCommands")
     | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem"),
     "CatalogQueries": basics("CatalogQueries")
-    | table("ProductsView", "GetItem", "Query")
-    | indexes("ProductsView", "GetItem", "Query")
+    | table("ProductsView", "GetItem")
+    | indexes("ProductsView", "Query")
     | CURSOR_SECRET,
     "CatalogProjector": basics("CatalogProjector")
     | stream("CatalogEventStore")
@@ -111,8 +111,8 @@ EXPECTED: dict[str, Grants] = {
     # Orders
     "OrderCommands": basics("OrderCommands") | table("OrderEventStore", "PutItem", "Query"),
     "OrderQueries": basics("OrderQueries")
-    | table("OrdersView", "GetItem", "Query")
-    | indexes("OrdersView", "GetItem", "Query")
+    | table("OrdersView", "GetItem")
+    | indexes("OrdersView", "Query")
     | CURSOR_SECRET,
     "OrderProjector": basics("OrderProjector")
     | stream("OrderEventStore")
