@@ -121,7 +121,7 @@ EXPECTED: dict[str, Grants] = {
     | parks_in("OrderProjectorDLQ"),
     "OrderIntakePolicy": basics("OrderIntakePolicy")
     | stream("CartEventStore")
-    | table("OrderEventStore", "PutItem", "Query")
+    | table("OrderEventStore", "PutItem")
     | parks_in("OrderIntakePolicyDLQ"),
     "OrderFulfilmentPolicy": basics("OrderFulfilmentPolicy")
     | stream("CatalogEventStore")
