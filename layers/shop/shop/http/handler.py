@@ -35,7 +35,7 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tuple[str, str]] = ()) -> Any:
     """A resolver serving ``routers``; ``known_routes`` are the API's other routes (for 405)."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=read_json)
     routes: list[tuple[str, str]] = list(known_routes)
     for router in routers:
         app.include_router(router)
@@ -65,6 +65,27 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
         return internal_error()
 
     return app
+
+
+def read_json(text: str) -> Any:
+    """The request body's JSON; JSON Python cannot hold as values is a 400, like malformed JSON.
+
+    The parser refuses valid JSON in two ways of its own: an integer of more digits than
+    ``sys.get_int_max_str_digits()`` (4300) raises ``ValueError``, and arrays or objects nested
+    deeper than the interpreter's recursion limit raise ``RecursionError``. Both fit in a 64 KiB body;
+    unhandled they were a 500. Malformed JSON (``JSONDecodeError``) is left to the resolver, which
+    answers it the same way.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError):
+        raise HttpProblem(
+            HTTPStatus.BAD_REQUEST,
+            "The request body holds a number too long or nesting too deep to read.",
+            code="malformed-json",
+        ) from None
 
 
 def unmatched(event: APIGatewayProxyEventV2, table: RouteTable) -> HttpProblem:
