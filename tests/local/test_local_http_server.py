@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 from local.aws.apigw import HttpRequest, HttpResponse
+from local.aws.endpoint import create_server
 from local.stack.server import MAX_PAYLOAD, ApiServer
 
 #: Larger than any socket send buffer here (tcp_wmem max is 4 MB), so writing it to a client that
@@ -137,12 +138,32 @@ def test_a_client_gone_while_its_request_is_read_costs_one_line(capfd: pytest.Ca
     assert "ValueError: a bug in the server" in err
 
 
-@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="reads the backlog with Linux's TCP_INFO")
+def listen_backlog(listener: socket.socket) -> int:
+    """The backlog a listening socket was given (Linux: ``tcpi_sacked`` of a listener's TCP_INFO)."""
+    info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return int(struct.unpack_from("8B6I", info)[13])
+
+
+LINUX_ONLY = pytest.mark.skipif(
+    not hasattr(socket, "TCP_INFO"), reason="reads the backlog with Linux's TCP_INFO"
+)
+
+
+@LINUX_ONLY
 def test_the_listen_backlog_takes_a_burst_of_clients_without_resets() -> None:
     """socketserver listens with a backlog of 5: on `make run`, 16 clients sending a command at once
     got `ConnectionResetError` (ListenOverflows, then failed SYN cookies), and 24 got 5-9 resets;
     API Gateway does not reset a burst of 24 connections."""
     with serving(lambda request: (HttpResponse(200, {}, b"{}"), "Fn")) as (server, _):
-        info = server.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-        backlog = struct.unpack_from("8B6I", info)[13]  # tcpi_sacked: a listener's backlog
+        backlog = listen_backlog(server.socket)
     assert backlog >= 128
+
+
+@LINUX_ONLY
+def test_the_aws_endpoint_takes_the_same_burst() -> None:
+    """Every function's SDK calls go to the embedded endpoint: a burst of requests is a burst there."""
+    server = create_server()
+    try:
+        assert listen_backlog(server.socket) >= 128
+    finally:
+        server.server_close()
