@@ -26,6 +26,10 @@ from local.aws.template import Function
 from local.stack.worker import read_frame, write_frame
 
 
+class WorkerGone(FunctionError):
+    """The worker had exited before it was handed the event: the event reached no handler."""
+
+
 class Worker:
     def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
         self.function = function
@@ -72,7 +76,7 @@ class Worker:
             write_frame(self._requests, {"event": event, "requestId": str(uuid.uuid4())})
         except (OSError, ValueError) as error:  # broken pipe, or closed by the stack stopping
             self.stop()
-            raise FunctionError(f"{self.function.logical_id} worker is gone") from error
+            raise WorkerGone(f"{self.function.logical_id} worker is gone") from error
         ready, _, _ = select.select([self._responses], [], [], timeout)
         if not ready:
             self.stop()
@@ -130,16 +134,45 @@ class FunctionPool:
             self._idle.put(self._start())
 
     def invoke(self, event: dict[str, Any]) -> Any:
+        """Run ``event`` on an idle worker, or a new one; a worker found dead is replaced, as Lambda
+        never hands an event to an execution environment that has died."""
         with self._slots:
+            while True:
+                worker = self._take_idle()
+                fresh = worker is None
+                if worker is None:
+                    worker = self._start()
+                gone = False
+                try:
+                    return worker.invoke(event, self.timeout)
+                except WorkerGone:
+                    gone = True
+                    if fresh:
+                        raise
+                    # It died after `_take_idle` looked: the event reached no handler, so it goes
+                    # to another worker (at most one per idle worker, then a fresh one).
+                finally:
+                    if worker.alive and not gone:
+                        self._idle.put(worker)
+                    else:
+                        self._discard(worker)
+
+    def _take_idle(self) -> Worker | None:
+        """The most recently used idle worker still alive; dead ones on the way are discarded."""
+        while True:
             try:
                 worker = self._idle.get_nowait()
             except queue.Empty:
-                worker = self._start()
-            try:
-                return worker.invoke(event, self.timeout)
-            finally:
-                if worker.alive:
-                    self._idle.put(worker)
+                return None
+            if worker.alive:
+                return worker
+            self._discard(worker)
+
+    def _discard(self, worker: Worker) -> None:
+        worker.stop()  # its process has exited: this closes its pipes and reaps it
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
 
     def close(self) -> list[Worker]:
         """Tell every worker to stop; the caller waits for them (all pools at once)."""
