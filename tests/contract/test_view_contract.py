@@ -116,7 +116,7 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
     store.append("stock-p-1", 0, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})], meta)
     store.append("stock-p-1", 1, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 4})], meta)
     engine = dynamodb_projection_engine(
-        endpoint_dynamodb, ProductsProjection(), events_table=events, view_table=view
+        ProductsProjection(), events_table=events, view_table=view, client=endpoint_dynamodb
     )
 
     engine.project("stock-p-1", store.load("stock-p-1", after_version=1))  # a gap: filled from the store

@@ -1,7 +1,10 @@
-"""Cached, lazily built process-wide objects: settings, AWS clients, wired services.
+"""Cached, lazily built process-wide objects: settings, wired services (and, through ``shop.ddb``,
+the DynamoDB client).
 
 Nothing is built at import time (cold start); everything on first use, once per execution
-environment. ``reset()`` forgets them all, for tests that change the environment.
+environment. ``reset()`` forgets them all, for tests that change the environment. Nothing here
+knows AWS: every service imports this module, and none of them may reach boto3 except through the
+adapters its wiring assembles.
 """
 
 from __future__ import annotations
@@ -9,12 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 _caches: list[Callable[[], object]] = []
 
@@ -39,12 +39,3 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls) -> Self:
         return cls.model_validate(dict(os.environ))
-
-
-@cached
-def dynamodb() -> DynamoDBClient:
-    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
-    from botocore.config import Config  # noqa: PLC0415
-
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.client("dynamodb", config=config)
