@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 #: A backticked path from a top-level folder of the repository (``shop/`` is the layer's package).
-PATH = re.compile(r"`((?:layers|local|tests|functions|docs|events|bench|shop)/[\w./-]*)`")
+PATH = re.compile(r"`((?:layers|local|tests|functions|docs|events|bench|shop|\.ci)/[\w./-]*)`")
+#: A Markdown link's target, without its ``#fragment``.
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
 def named_paths(document: Path) -> list[str]:
@@ -30,6 +32,14 @@ def exists(path: str) -> bool:
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
 def test_every_path_a_document_names_exists(document: Path) -> None:
     missing = [path for path in named_paths(document) if not exists(path)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
+def test_every_file_a_document_links_to_exists(document: Path) -> None:
+    """Links are relative to the document (``[moto-transactions.md](moto-transactions.md)``)."""
+    targets = [t for t in LINK.findall(document.read_text()) if not re.match(r"[a-z]+:", t)]
+    missing = [target for target in targets if not (document.parent / target).exists()]
     assert missing == []
 
 
