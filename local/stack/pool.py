@@ -31,8 +31,12 @@ class WorkerGone(FunctionError):
 
 
 class Worker:
+    """A worker process, started (not yet ready) on construction; ``wait_ready`` waits for its
+    handler to be imported."""
+
     def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
         self.function = function
+        self.ready = False
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         self.process = subprocess.Popen(
@@ -56,16 +60,27 @@ class Worker:
             env=dict(environment),
             cwd=ROOT,
             pass_fds=(request_read, response_write),
+            stdin=subprocess.DEVNULL,
+            # Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) reaches
+            # the stack alone, which stops its workers; a worker still starting Python would
+            # otherwise die of it with a KeyboardInterrupt traceback.
+            process_group=0,
         )
         os.close(request_read)
         os.close(response_write)
         self._requests: BinaryIO = os.fdopen(request_write, "wb")
         self._responses: BinaryIO = os.fdopen(response_read, "rb")
+
+    def wait_ready(self) -> None:
+        """Wait until the handler module is imported (the worker's first frame)."""
         try:
-            read_frame(self._responses)  # "ready" once the handler module is imported
-        except EOFError:
+            read_frame(self._responses)
+        except (EOFError, OSError, ValueError):  # exited, or stopped (its pipe closed) while starting
             self.stop()
-            raise FunctionError(f"{function.logical_id} failed to start (see its output above)") from None
+            raise FunctionError(
+                f"{self.function.logical_id} failed to start (see its output above)"
+            ) from None
+        self.ready = True
 
     @property
     def alive(self) -> bool:
@@ -95,9 +110,13 @@ class Worker:
         self.wait(timeout)
 
     def signal_stop(self) -> None:
-        """Close the request pipe: the worker exits after its current invocation, if any."""
+        """Close the request pipe: the worker exits after its current invocation, if any. A worker
+        still importing its handler would notice only once ready: it is terminated instead (it has
+        served nothing yet)."""
         with contextlib.suppress(OSError):
             self._requests.close()
+        if not self.ready and self.process.poll() is None:
+            self.process.terminate()
 
     def wait(self, timeout: float) -> None:
         try:
@@ -121,12 +140,20 @@ class FunctionPool:
         self.timeout = float(function.properties.get("Timeout", 3))
 
     def _start(self) -> Worker:
-        worker = Worker(self.function, self._environment)
+        """A new worker, listed from the moment its process exists: ``close`` stops it even while it
+        is still importing its handler (the stack may stop right after its ready line)."""
         with self._lock:
             if self._closed:
-                worker.stop()
                 raise FunctionError("the local stack is stopping")
+            worker = Worker(self.function, self._environment)
             self._workers.append(worker)
+        try:
+            worker.wait_ready()
+        except FunctionError:
+            self._discard(worker)
+            if self._closed:
+                raise FunctionError("the local stack is stopping") from None
+            raise
         return worker
 
     def warm(self) -> None:
@@ -199,9 +226,12 @@ class WorkerPoolInvoker:
         self._max_workers = max_workers
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def pool(self, function: str) -> FunctionPool:
         with self._lock:
+            if self._closed:
+                raise FunctionError("the local stack is stopping")
             if function not in self._pools:
                 self._pools[function] = FunctionPool(
                     self._functions[function], self._environment_of(function), self._max_workers
@@ -221,7 +251,9 @@ class WorkerPoolInvoker:
             self.pool(function).warm()
 
     def close(self, timeout: float = 3.0) -> None:
+        """Stop every worker, those still starting too, and wait for them (then kill)."""
         with self._lock:
+            self._closed = True
             pools = list(self._pools.values())
         workers = [worker for pool in pools for worker in pool.close()]
         deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -138,3 +139,20 @@ def test_ctrl_c_right_after_ready_leaves_no_worker_and_no_traceback() -> None:
     output = "".join(stack.output)
     assert alive == [], [Path(f"/proc/{p}/cmdline").read_text() for p in alive]
     assert "Traceback" not in output, output[output.find("Traceback") :][:2000]
+
+
+def test_a_terminals_ctrl_c_right_after_ready_leaves_no_worker_and_no_traceback() -> None:
+    """A terminal's Ctrl-C is SIGINT to every process of the foreground group: a worker still
+    starting Python died of it with a KeyboardInterrupt traceback. Workers have a process group of
+    their own; the stack, alone signalled, stops them."""
+    stack = start(own_group=True)
+    children = stack.descendants()
+    os.killpg(stack.process.pid, signal.SIGINT)
+    assert stack.process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and _not_zombie(pid)]
+    time.sleep(3)  # what the workers still print arrives through the stack's inherited stdout
+    output = "".join(stack.output)
+    assert alive == [], [Path(f"/proc/{p}/cmdline").read_text() for p in alive]
+    assert "Traceback" not in output, output[output.find("Traceback") :][:2000]
+    assert output.rstrip().endswith("stopped"), output[-2000:]
