@@ -59,7 +59,9 @@ class StackProcess:
         return self.process.wait(timeout=60)
 
 
-def start(template: Path | None = None, **environment: str) -> StackProcess:
+def start(template: Path | None = None, *, own_group: bool = False, **environment: str) -> StackProcess:
+    """``own_group``: in a process group of its own, which a test may signal as a terminal's Ctrl-C
+    signals the foreground group (every process in it)."""
     env = {
         **os.environ,
         "QUERY_PORT": "0",
@@ -73,7 +75,13 @@ def start(template: Path | None = None, **environment: str) -> StackProcess:
     }
     arguments = [sys.executable, "-m", "local"] + (["--template", str(template)] if template else [])
     process = subprocess.Popen(
-        arguments, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        arguments,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        process_group=0 if own_group else None,
     )
     assert process.stdout is not None
     running = StackProcess(process, {})

@@ -83,6 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    #: The listen backlog. socketserver's default of 5 reset a burst of 16+ clients (API Gateway
+    #: does not); 128 is what the embedded AWS endpoint (werkzeug) listens with.
+    request_queue_size = 128
 
     def __init__(
         self, api: str, address: tuple[str, int], handle: Handle, log_line: Callable[[str], None]

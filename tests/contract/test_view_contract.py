@@ -116,7 +116,7 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
     store.append("stock-p-1", 0, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})], meta)
     store.append("stock-p-1", 1, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 4})], meta)
     engine = dynamodb_projection_engine(
-        endpoint_dynamodb, ProductsProjection(), events_table=events, view_table=view
+        ProductsProjection(), events_table=events, view_table=view, client=endpoint_dynamodb
     )
 
     engine.project("stock-p-1", store.load("stock-p-1", after_version=1))  # a gap: filled from the store
@@ -202,3 +202,44 @@ def test_a_page_that_holds_everything_has_no_next_position(table: InMemoryView |
     )
     assert [row["name"] for row in page.items] == ["a", "b"]
     assert page.next_position is None
+
+
+def test_adapters_named_by_table_use_the_execution_environments_client(  # type: ignore[no-untyped-def]
+    endpoint_dynamodb, moto_endpoint, template, monkeypatch
+) -> None:
+    """What the wiring does: it names tables only, and the adapters take ``shop.ddb.client()``,
+    built from the environment (here ``AWS_ENDPOINT_URL``) on first use and forgotten on reset."""
+    from shop import ddb, runtime  # noqa: PLC0415
+    from shop.catalog.projection import ProductsProjection  # noqa: PLC0415
+    from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+    from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
+    from shop.projection.dynamodb import dynamodb_projection_engine  # noqa: PLC0415
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    runtime.reset()
+    try:
+        events = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+        view = create_table(endpoint_dynamodb, template, "ProductsView")
+        store = DynamoDBEventStore.for_table(events)
+        store.append(
+            "stock-p-1",
+            0,
+            [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})],
+            EventMetadata("c", "c"),
+        )
+        engine = dynamodb_projection_engine(ProductsProjection(), events_table=events, view_table=view)
+        engine.project("stock-p-1", store.load("stock-p-1"))
+
+        assert store.table_name == events
+        assert DynamoDBEventStore(endpoint_dynamodb, events).load("stock-p-1")[0].data["quantity"] == 3
+        assert DynamoDBView.for_table(view).get(KEY) == {
+            "productId": "p-1",
+            "available": 3,
+            "stockVersion": 1,
+        }
+        assert DynamoDBView.for_table(view).table_name == view
+        assert DynamoDBView.for_table(view)._consistent is False
+        assert DynamoDBView.for_table(view, consistent=True)._consistent is True
+        assert ddb.client() is ddb.client()
+    finally:
+        runtime.reset()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -122,3 +123,36 @@ def _not_zombie(pid: int) -> bool:
 def test_the_repository_root_is_where_make_run_starts() -> None:
     assert (ROOT / "template.yaml").exists()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_ctrl_c_right_after_ready_leaves_no_worker_and_no_traceback() -> None:
+    """The ready line comes before every function's first worker has imported its handler. Stopped
+    then (as `stack.stop()` does, SIGINT to the stack alone), `make run` printed "stopped" while 14
+    workers were still alive, and those printed 5-8 BrokenPipeError tracebacks when they finished
+    starting (with a terminal's Ctrl-C, to the whole group, KeyboardInterrupt tracebacks too)."""
+    stack = start()
+    children = stack.descendants()
+    assert stack.stop() == 0
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and _not_zombie(pid)]
+    time.sleep(3)  # what the workers still print arrives through the stack's inherited stdout
+    output = "".join(stack.output)
+    assert alive == [], [Path(f"/proc/{p}/cmdline").read_text() for p in alive]
+    assert "Traceback" not in output, output[output.find("Traceback") :][:2000]
+
+
+def test_a_terminals_ctrl_c_right_after_ready_leaves_no_worker_and_no_traceback() -> None:
+    """A terminal's Ctrl-C is SIGINT to every process of the foreground group: a worker still
+    starting Python died of it with a KeyboardInterrupt traceback. Workers have a process group of
+    their own; the stack, alone signalled, stops them."""
+    stack = start(own_group=True)
+    children = stack.descendants()
+    os.killpg(stack.process.pid, signal.SIGINT)
+    assert stack.process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and _not_zombie(pid)]
+    time.sleep(3)  # what the workers still print arrives through the stack's inherited stdout
+    output = "".join(stack.output)
+    assert alive == [], [Path(f"/proc/{p}/cmdline").read_text() for p in alive]
+    assert "Traceback" not in output, output[output.find("Traceback") :][:2000]
+    assert output.rstrip().endswith("stopped"), output[-2000:]

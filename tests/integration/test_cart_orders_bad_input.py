@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.test_catalog_bad_input import assert_problem, json_values
+from tests.integration.test_catalog_bad_input import DEEP_NESTING, HUGE_INTEGER, assert_problem, json_values
 
 UNKNOWN = "9b2f7c1e-3d4a-4e5f-8a6b-7c8d9e0f1a2b"
 
@@ -56,6 +56,9 @@ BAD: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/carts", {"customerId": 42}, 422, "validation-failed"),
     ("POST", "/carts", {"customerId": "a", "extra": 1}, 422, "validation-failed"),
     ("POST", "/carts", b"{", 400, "malformed-json"),
+    ("POST", "/carts", DEEP_NESTING, 400, "malformed-json"),
+    ("POST", "/carts/{open}/items", f'{{"quantity": {HUGE_INTEGER}}}'.encode(), 400, "malformed-json"),
+    ("POST", "/carts/{open}/items", DEEP_NESTING, 400, "malformed-json"),
     # 98 + 2 > 99
     ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 2}, 409, "line-limit-exceeded"),
     ("POST", "/carts/{open}/items", {"productId": "{cup}", "quantity": 0}, 422, "validation-failed"),
@@ -72,6 +75,8 @@ BAD: list[tuple[str, str, Any, int, str]] = [
     ("PUT", "/carts/{open}/items/{cup}", {"quantity": -1}, 422, "validation-failed"),
     ("PUT", "/carts/{open}/items/{cup}", {"quantity": 100}, 422, "validation-failed"),
     ("PUT", "/carts/{open}/items/{cup}", {}, 422, "validation-failed"),
+    ("PUT", "/carts/{open}/items/{cup}", f'{{"quantity": {HUGE_INTEGER}}}'.encode(), 400, "malformed-json"),
+    ("PUT", "/carts/{open}/items/{cup}", DEEP_NESTING, 400, "malformed-json"),
     ("PUT", "/carts/{open}/items/{old}", {"quantity": 1}, 409, "product-discontinued"),
     ("PUT", f"/carts/{{open}}/items/{UNKNOWN}", {"quantity": 1}, 422, "validation-failed"),
     ("PUT", "/carts/{open}/items/not-a-uuid", {"quantity": 1}, 404, "not-found"),

@@ -44,11 +44,18 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return dict(problem)
 
 
+#: Valid JSON that Python's parser refuses: an integer of more than 4300 digits raises ValueError,
+#: nesting deeper than the recursion limit RecursionError (both were a 500 on every body route).
+HUGE_INTEGER = "9" * 5000
+DEEP_NESTING = ("[" * 20_000 + "]" * 20_000).encode()
+
 BAD_COMMANDS: list[tuple[str, str, Any, int, str]] = [
     # method, path ({p} = the existing product), body, expected status and problem type
     ("POST", "/products", b"{not json", 400, "malformed-json"),
     ("POST", "/products", b"", 400, "malformed-json"),
     ("POST", "/products", b"null", 400, "malformed-json"),
+    ("POST", "/products", f'{{"sku": "MUG-2", "price": {HUGE_INTEGER}}}'.encode(), 400, "malformed-json"),
+    ("POST", "/products", DEEP_NESTING, 400, "malformed-json"),
     ("POST", "/products", [1, 2], 422, "validation-failed"),
     ("POST", "/products", "a string", 422, "validation-failed"),
     ("POST", "/products", {}, 422, "validation-failed"),
@@ -79,12 +86,14 @@ BAD_COMMANDS: list[tuple[str, str, Any, int, str]] = [
     ("PATCH", "/products/{p}", {"category": 7}, 422, "validation-failed"),
     ("PATCH", "/products/{p}", {"sku": "NEW"}, 422, "validation-failed"),
     ("PATCH", "/products/{p}", b"[", 400, "malformed-json"),
+    ("PATCH", "/products/{p}", b'{"name": ' + DEEP_NESTING + b"}", 400, "malformed-json"),
     ("PATCH", f"/products/{UNKNOWN}", {"name": "x"}, 404, "not-found"),
     ("PATCH", "/products/not-a-uuid", {"name": "x"}, 404, "not-found"),
     ("PUT", "/products/{p}/price", {"amount": "1", "currency": "EUR"}, 422, "validation-failed"),
     ("PUT", "/products/{p}/price", {"amount": 1_000_000_001, "currency": "EUR"}, 422, "validation-failed"),
     ("PUT", "/products/{p}/price", {"amount": 1, "currency": "GBP"}, 422, "validation-failed"),
     ("PUT", "/products/{p}/price", {"amount": 1}, 422, "validation-failed"),
+    ("PUT", "/products/{p}/price", f'{{"amount": {HUGE_INTEGER}}}'.encode(), 400, "malformed-json"),
     ("PUT", f"/products/{UNKNOWN}/price", {"amount": 1, "currency": "EUR"}, 404, "not-found"),
     ("POST", f"/products/{UNKNOWN}/discontinue", None, 404, "not-found"),
     ("POST", "/products/123/discontinue", None, 404, "not-found"),
@@ -95,6 +104,8 @@ BAD_COMMANDS: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/products/{p}/stock", {"quantity": 1.5}, 422, "validation-failed"),
     ("POST", "/products/{p}/stock", {"quantity": "3"}, 422, "validation-failed"),
     ("POST", "/products/{p}/stock", {}, 422, "validation-failed"),
+    ("POST", "/products/{p}/stock", f'{{"quantity": {HUGE_INTEGER}}}'.encode(), 400, "malformed-json"),
+    ("POST", "/products/{p}/stock", DEEP_NESTING, 400, "malformed-json"),
     ("POST", f"/products/{UNKNOWN}/stock", {"quantity": 1}, 404, "not-found"),
     ("GET", "/products", None, 405, "method-not-allowed"),
     ("DELETE", "/products/{p}", None, 405, "method-not-allowed"),

@@ -1,4 +1,5 @@
-"""Plain Python values <-> DynamoDB ``AttributeValue`` maps, for the low-level client.
+"""The DynamoDB adapters' common ground: the process's low-level client, and plain Python values <->
+``AttributeValue`` maps.
 
 Numbers come back as ``int`` (the shop stores no fractional numbers), never as ``Decimal``.
 """
@@ -10,8 +11,22 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
+from shop.runtime import cached
+
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@cached
+def client() -> DynamoDBClient:
+    """The DynamoDB client of this execution environment, built on first use (``runtime.reset()``
+    forgets it). The adapters take it themselves (``for_table``), so the wiring names tables only."""
+    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return boto3.client("dynamodb", config=config)
 
 
 @cache

@@ -1,7 +1,10 @@
-"""Cached, lazily built process-wide objects: settings, AWS clients, wired services.
+"""Cached, lazily built process-wide objects: settings, wired services (and, through ``shop.ddb``,
+the DynamoDB client).
 
 Nothing is built at import time (cold start); everything on first use, once per execution
-environment. ``reset()`` forgets them all, for tests that change the environment.
+environment. ``reset()`` forgets them all, for tests that change the environment. Nothing here
+knows AWS: every service imports this module, and none of them may reach boto3 except through the
+adapters its wiring assembles.
 """
 
 from __future__ import annotations
@@ -9,14 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict
-
-if TYPE_CHECKING:
-    from botocore.config import Config
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _caches: list[Callable[[], object]] = []
 
@@ -41,33 +39,3 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls) -> Self:
         return cls.model_validate(dict(os.environ))
-
-
-def _client_config() -> Config:
-    from botocore.config import Config  # noqa: PLC0415 - imported on first use, not at cold start
-
-    return Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-
-
-@cached
-def dynamodb() -> DynamoDBClient:
-    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
-
-    return boto3.client("dynamodb", config=_client_config())
-
-
-@cached
-def secretsmanager() -> SecretsManagerClient:
-    import boto3  # noqa: PLC0415 - only the functions that read a secret pay for this client
-
-    return boto3.client("secretsmanager", config=_client_config())
-
-
-def secret_string(secret_id: str) -> str:
-    """A Secrets Manager secret's current ``SecretString`` (``secret_id``: its ARN, or its name).
-
-    One request per call: callers build what they need from it once, in a ``cached`` factory, so
-    an execution environment fetches a secret at its first use and never at import.
-    """
-    value: str = secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
-    return value

@@ -13,7 +13,7 @@ from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb
+from shop.runtime import Settings, cached
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -35,21 +35,20 @@ class CartProjectorSettings(Settings):
 @cached
 def cart_commands() -> CartCommands:
     settings = CartCommandSettings.from_env()
-    store = DynamoDBEventStore(dynamodb(), settings.events_table)
-    catalog = ProductsViewCatalog(DynamoDBView(dynamodb(), settings.products_view_table))
+    store = DynamoDBEventStore.for_table(settings.events_table)
+    catalog = ProductsViewCatalog(DynamoDBView.for_table(settings.products_view_table))
     return CartCommands(Repository(store, cart_events), catalog, settings.currency)
 
 
 @cached
 def cart_queries() -> CartQueries:
-    return CartQueries(DynamoDBView(dynamodb(), CartQuerySettings.from_env().carts_view_table))
+    return CartQueries(DynamoDBView.for_table(CartQuerySettings.from_env().carts_view_table))
 
 
 @cached
 def carts_projector() -> ProjectionEngine:
     settings = CartProjectorSettings.from_env()
     return dynamodb_projection_engine(
-        dynamodb(),
         CartsProjection(),
         events_table=settings.events_table,
         view_table=settings.carts_view_table,

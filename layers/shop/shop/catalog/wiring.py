@@ -14,7 +14,8 @@ from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.http.cursor import CursorCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb, secret_string
+from shop.runtime import Settings, cached
+from shop.secrets import secret_string
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -40,14 +41,14 @@ class CatalogProjectorSettings(Settings):
 @cached
 def catalog_commands() -> CatalogCommands:
     settings = CatalogCommandSettings.from_env()
-    store = DynamoDBEventStore(dynamodb(), settings.events_table)
+    store = DynamoDBEventStore.for_table(settings.events_table)
     return CatalogCommands(Repository(store, catalog_events), settings.currency)
 
 
 @cached
 def product_queries() -> ProductQueries:
     settings = CatalogQuerySettings.from_env()
-    return ProductQueries(DynamoDBView(dynamodb(), settings.products_view_table))
+    return ProductQueries(DynamoDBView.for_table(settings.products_view_table))
 
 
 @cached
@@ -59,7 +60,6 @@ def query_cursors() -> CursorCodec:
 def products_projector() -> ProjectionEngine:
     settings = CatalogProjectorSettings.from_env()
     return dynamodb_projection_engine(
-        dynamodb(),
         ProductsProjection(),
         events_table=settings.events_table,
         view_table=settings.products_view_table,
@@ -70,5 +70,5 @@ def products_projector() -> ProjectionEngine:
 def stock_reservations() -> StockReservationPolicy:
     settings = CatalogStoreSettings.from_env()
     return StockReservationPolicy(
-        Repository(DynamoDBEventStore(dynamodb(), settings.events_table), catalog_events)
+        Repository(DynamoDBEventStore.for_table(settings.events_table), catalog_events)
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import ClientError
 
+from shop import ddb
 from shop.eventstore.codec import commit_id_of, decode_commit, encode_commit
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
@@ -31,6 +32,11 @@ class DynamoDBEventStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
+
+    @classmethod
+    def for_table(cls, table_name: str) -> Self:
+        """The store in ``table_name``, through this execution environment's client."""
+        return cls(ddb.client(), table_name)
 
     @property
     def table_name(self) -> str:

@@ -43,7 +43,7 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
     """A resolver serving ``routers``; ``known_routes`` are the API's other routes (for 405)."""
     # debug=False: with POWERTOOLS_DEV set, the resolver would print every event, Authorization
     # header included. Tokens never reach logs (the Logger below is told not to log events either).
-    app = APIGatewayHttpResolver(enable_validation=True, debug=False)
+    app = APIGatewayHttpResolver(enable_validation=True, debug=False, json_body_deserializer=read_json)
     routes: list[tuple[str, str]] = list(known_routes)
     for router in routers:
         app.include_router(router)
@@ -73,6 +73,27 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
         return internal_error()
 
     return app
+
+
+def read_json(text: str) -> Any:
+    """The request body's JSON; JSON Python cannot hold as values is a 400, like malformed JSON.
+
+    The parser refuses valid JSON in two ways of its own: an integer of more digits than
+    ``sys.get_int_max_str_digits()`` (4300) raises ``ValueError``, and arrays or objects nested
+    deeper than the interpreter's recursion limit raise ``RecursionError``. Both fit in a 64 KiB body;
+    unhandled they were a 500. Malformed JSON (``JSONDecodeError``) is left to the resolver, which
+    answers it the same way.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError):
+        raise HttpProblem(
+            HTTPStatus.BAD_REQUEST,
+            "The request body holds a number too long or nesting too deep to read.",
+            code="malformed-json",
+        ) from None
 
 
 def unmatched(event: APIGatewayProxyEventV2, table: RouteTable) -> HttpProblem:

@@ -14,7 +14,8 @@ from shop.orders.projection import OrdersProjection
 from shop.orders.queries import OrderQueries
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb, secret_string
+from shop.runtime import Settings, cached
+from shop.secrets import secret_string
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -33,9 +34,7 @@ class OrderProjectorSettings(Settings):
 
 
 def _repository() -> Repository:
-    return Repository(
-        DynamoDBEventStore(dynamodb(), OrderStoreSettings.from_env().events_table), order_events
-    )
+    return Repository(DynamoDBEventStore.for_table(OrderStoreSettings.from_env().events_table), order_events)
 
 
 @cached
@@ -55,7 +54,7 @@ def order_fulfilment() -> OrderFulfilmentPolicy:
 
 @cached
 def order_queries() -> OrderQueries:
-    return OrderQueries(DynamoDBView(dynamodb(), OrderQuerySettings.from_env().orders_view_table))
+    return OrderQueries(DynamoDBView.for_table(OrderQuerySettings.from_env().orders_view_table))
 
 
 @cached
@@ -67,7 +66,6 @@ def order_cursors() -> CursorCodec:
 def orders_projector() -> ProjectionEngine:
     settings = OrderProjectorSettings.from_env()
     return dynamodb_projection_engine(
-        dynamodb(),
         OrdersProjection(),
         events_table=settings.events_table,
         view_table=settings.orders_view_table,

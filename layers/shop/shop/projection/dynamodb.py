@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shop import ddb
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.projection.engine import Projection, ProjectionEngine
 from shop.views.dynamodb import DynamoDBView
@@ -13,9 +14,11 @@ if TYPE_CHECKING:
 
 
 def dynamodb_projection_engine(
-    client: DynamoDBClient, projection: Projection, *, events_table: str, view_table: str
+    projection: Projection, *, events_table: str, view_table: str, client: DynamoDBClient | None = None
 ) -> ProjectionEngine:
-    """``projection`` into ``view_table`` (read consistently), gaps filled from ``events_table``."""
+    """``projection`` into ``view_table`` (read consistently), gaps filled from ``events_table``;
+    through ``client``, by default this execution environment's."""
+    client = client or ddb.client()
     return ProjectionEngine(
         projection,
         DynamoDBView(client, view_table, consistent=True),

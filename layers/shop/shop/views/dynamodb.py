@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import ClientError
 
+from shop import ddb
 from shop.ddb import from_item, to_attribute, to_item
 from shop.views.port import Changes, CheckpointMoved, Page, Row, View
 
@@ -22,6 +23,11 @@ class DynamoDBView(View):
         self._client = client
         self.table_name = table_name
         self._consistent = consistent
+
+    @classmethod
+    def for_table(cls, table_name: str, *, consistent: bool = False) -> Self:
+        """The view in ``table_name``, through this execution environment's client."""
+        return cls(ddb.client(), table_name, consistent=consistent)
 
     def get(self, key: Mapping[str, str]) -> Row | None:
         response = self._client.get_item(

@@ -1,0 +1,30 @@
+"""Secrets Manager, for the adapters that need a secret (the cursor signing key): the process's
+client and one read. Like ``shop.ddb``, only wiring reaches it; services never do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shop.runtime import cached
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+@cached
+def client() -> SecretsManagerClient:
+    import boto3  # noqa: PLC0415 - only the functions that read a secret pay for this client
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return boto3.client("secretsmanager", config=config)
+
+
+def secret_string(secret_id: str) -> str:
+    """A Secrets Manager secret's current ``SecretString`` (``secret_id``: its ARN, or its name).
+
+    One request per call: callers build what they need from it once, in a ``cached`` factory, so
+    an execution environment fetches a secret at its first use and never at import.
+    """
+    value: str = client().get_secret_value(SecretId=secret_id)["SecretString"]
+    return value
