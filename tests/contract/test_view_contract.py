@@ -225,7 +225,7 @@ def test_adapters_named_by_table_use_the_execution_environments_client(  # type:
             "stock-p-1",
             0,
             [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})],
-            EventMetadata("c", "c"),
+            EventMetadata("c", "c", "admin-sub"),
         )
         engine = dynamodb_projection_engine(ProductsProjection(), events_table=events, view_table=view)
         engine.project("stock-p-1", store.load("stock-p-1"))

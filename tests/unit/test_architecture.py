@@ -35,7 +35,7 @@ def test_the_contracts_cover_every_service_package() -> None:
 
 
 MARKER = "from __future__ import annotations\n"
-DYNAMODB_CONTRACT = "Services reach DynamoDB only through the wiring that assembles them"
+DYNAMODB_CONTRACT = "Services reach AWS only through the wiring that assembles them"
 
 
 def add_line(path: Path, line: str) -> None:
