@@ -47,6 +47,9 @@ integration: $(STAMP) ## Adapters and handlers on moto: contract, integration an
 e2e: $(STAMP) ## The local stack over HTTP (python -m local in a subprocess)
 	@$(BIN)/pytest tests/e2e -q
 
+openapi: $(STAMP) ## Write docs/openapi/{command,query}.json from the code and template.yaml
+	@$(BIN)/python -m local.openapi
+
 lint: $(STAMP) ## ruff lint + format check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
