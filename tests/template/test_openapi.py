@@ -208,6 +208,47 @@ def test_links_lead_from_what_is_created_to_what_changes_it(generated: dict[str,
     assert listing["getProduct"]["parameters"] == {"productId": "$response.body#/items/0/productId"}
 
 
+#: The JSON Schema keywords the documents may use: anything else is a constraint no client or
+#: validator reads (pydantic once wrote ``ge``/``le`` for an integer it could not constrain).
+KEYWORDS = {
+    "$ref", "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+    "format", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "minProperties",
+    "title", "description", "default",
+}  # fmt: skip
+
+
+def schemas_in(node: Any) -> Any:
+    """Every schema object of a document (component schemas, parameters', bodies', headers')."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "schema" or (key == "schemas" and isinstance(value, dict)):
+                yield from (value.values() if key == "schemas" else [value])
+            else:
+                yield from schemas_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from schemas_in(value)
+
+
+def keywords(schema: dict[str, Any]) -> Any:
+    yield from schema
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from keywords(schema[key])
+    for value in schema.get("properties", {}).values():
+        yield from keywords(value)
+    for value in schema.get("anyOf", []):
+        yield from keywords(value)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_schemas_use_json_schema_keywords_only(generated: dict[str, dict[str, Any]], api: str) -> None:
+    used = {keyword for schema in schemas_in(generated[api]) for keyword in keywords(schema)}
+    assert used <= KEYWORDS, used - KEYWORDS
+    quantity = generated["CommandApi"]["components"]["schemas"]["AddCartItem"]["properties"]["quantity"]
+    assert (quantity["minimum"], quantity["maximum"]) == (1, 99)
+
+
 def test_request_bodies_allow_null_only_where_the_code_does(generated: dict[str, dict[str, Any]]) -> None:
     """``description: null`` clears a description; a null name, category or customerId is a 422,
     so the documents must not offer null there (the fuzzer's schema-valid nulls were refused)."""

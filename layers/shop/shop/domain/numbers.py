@@ -2,14 +2,12 @@
 
 JSON has one number type, and JSON Schema, which the OpenAPI documents speak, counts any number
 with a zero fractional part as an integer: ``2.0`` is 2. A strict ``int`` refused it (with a 422);
-these types take it as the integer it is, and still refuse fractions, booleans and strings.
+``WHOLE`` takes it as the integer it is, and fractions, booleans and strings stay refused.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BeforeValidator, StrictInt
+from pydantic import BeforeValidator
 
 
 def _whole(value: object) -> object:
@@ -18,5 +16,7 @@ def _whole(value: object) -> object:
     return value
 
 
-#: An integer, also when written ``2.0``; never ``2.5``, ``true`` or ``"2"``.
-WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+#: Reads ``2.0`` as 2. Place it after the integer's constraints, ``Annotated[StrictInt,
+#: Field(ge=1), WHOLE]``, so that they stay integer constraints (a JSON schema's ``minimum``, where
+#: ``Annotated[..., WHOLE, Field(ge=1)]`` would give pydantic's own ``ge``, which no client reads).
+WHOLE = BeforeValidator(_whole)
