@@ -1,7 +1,7 @@
 """The APIs' OpenAPI documents on the local stack: ``GET /openapi.json`` and a Swagger UI at ``/docs``.
 
 Served by the local stack itself, before routing, from the committed ``docs/openapi/`` files (which
-``make openapi`` generates and ``tests/unit/test_openapi.py`` holds equal to the code); their
+``make openapi`` generates and ``tests/template/test_openapi.py`` holds equal to the code); their
 ``servers`` name the local API. No function serves them, so a Lambda cold start pays nothing for
 them; in AWS the committed files are the documents (docs/openapi.md). Swagger UI's script and style
 come from Powertools' package, inlined: the page needs no network.

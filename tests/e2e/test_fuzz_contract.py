@@ -2,7 +2,7 @@
 
 Each API is fuzzed twice, with the admin's token and with a customer's (alice), from the document
 the stack serves (``GET /openapi.json``: the committed ``docs/openapi/`` file, which
-``tests/unit/test_openapi.py`` holds equal to the code). Every phase runs: the coverage phase's
+``tests/template/test_openapi.py`` holds equal to the code). Every phase runs: the coverage phase's
 boundary and negative cases, hypothesis-generated cases, and stateful sequences along the
 documents' links (create -> read -> change). Every check runs but ``positive_data_acceptance``
 (a cursor or id that fits the schema is still refused unless the server issued it), plus

@@ -15,7 +15,7 @@ What comes from where:
   API's other operations.
 
 Nothing here runs in a function: it is imported by the generator (``make openapi``), the tests and
-the local stack only (``tests/unit/test_openapi.py`` checks that no handler imports it).
+the local stack only (``tests/template/test_openapi.py`` checks that no handler imports it).
 """
 
 from __future__ import annotations
