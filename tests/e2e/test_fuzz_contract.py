@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,10 @@ def sub(stack: StackProcess, user: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def known_ids(local_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def known_ids(local_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Resources that exist, for the fuzzer to reach past the 404s: two stocked products, an open
-    cart and an order of alice's, a cart the admin opened for bob."""
+    cart and an order of alice's, a cart the admin opened for bob. Afterwards, the stream work the
+    fuzzing caused is let finish, so that the tests after these start on an idle stack."""
     admin, alice = local_stack.tokens["admin"], local_stack.tokens["alice"]
     products = []
     for name in ("Fuzzed mug", "Fuzzed bowl"):
@@ -126,7 +128,23 @@ def known_ids(local_stack: StackProcess, tmp_path_factory: pytest.TempPathFactor
     }
     path = tmp_path_factory.mktemp("fuzz") / "ids.json"
     path.write_text(json.dumps(ids))
-    return path
+    yield path
+    started = time.monotonic()
+    wait_until_quiet(local_stack)
+    print(f"the stack settled {time.monotonic() - started:.0f} s after the fuzzing")
+
+
+def wait_until_quiet(stack: StackProcess, quiet: float = 2.0, timeout: float = 120.0) -> None:
+    """Until the stack has logged nothing for ``quiet`` seconds (it logs each request and each
+    stream batch it delivers), or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    seen, since = len(stack.output), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if len(stack.output) != seen:
+            seen, since = len(stack.output), time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
 
 
 @pytest.mark.parametrize(("api", "user"), RUNS)
