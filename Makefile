@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck validate checkov unit emulation integration e2e build bench mutate openapi clean
+.PHONY: help run test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -46,6 +46,13 @@ integration: $(STAMP) ## Adapters and handlers on moto: contract, integration an
 
 e2e: $(STAMP) ## The local stack over HTTP (python -m local in a subprocess)
 	@$(BIN)/pytest tests/e2e -q
+
+fuzz: $(STAMP) ## Fuzz both APIs longer than make test does: a fresh stack, a random seed (FUZZ_SEED, FUZZ_EXAMPLES)
+	@FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} \
+	  $(BIN)/pytest tests/e2e/test_fuzz_contract.py -q -rA
+
+openapi: $(STAMP) ## Write docs/openapi/{command,query}.json from the code and template.yaml
+	@$(BIN)/python -m local.openapi
 
 lint: $(STAMP) ## ruff lint + format check
 	@$(BIN)/ruff check .

@@ -33,6 +33,7 @@ from local.aws.esm import EventSourceMapping, FunctionError, StreamReader
 from local.aws.functions import function_environment
 from local.aws.template import Template, random_password_options, table_definition
 from local.demo.users import DEMO_PASSWORD, groups_of
+from local.stack import docs
 from local.stack.delivery import Delivery, Source
 from local.stack.invokers import Invoker
 
@@ -268,7 +269,12 @@ class Stack:
 
     def serve_http(self, api: str, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response, and what produced it: the function, "-" if no route matched, or the
-        authorizer and its reason when it refused the request (no function runs then)."""
+        authorizer and its reason when it refused the request (no function runs then).
+
+        ``GET /openapi.json`` and ``GET /docs`` are the local stack's own (``local.stack.docs``)."""
+        served = docs.answer(api, request)
+        if served is not None:
+            return served, "openapi"
         match = self._routes[api].match(request.method, request.path)
         if match is None:
             return NOT_FOUND, "-"

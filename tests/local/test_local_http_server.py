@@ -254,3 +254,25 @@ def test_the_aws_endpoint_takes_the_same_burst() -> None:
         assert listen_backlog(server.socket) >= 128
     finally:
         server.server_close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_every_method_reaches_the_routing(method: str) -> None:
+    """API Gateway routes what no route names to ``$default`` (a 405 or 404 problem here); the
+    server once answered methods it had no ``do_<METHOD>`` for with its own 501 HTML page (found by
+    the fuzzer: a 5xx the APIs never answer)."""
+    seen: list[str] = []
+
+    def handle(request: HttpRequest) -> tuple[HttpResponse, str]:
+        seen.append(request.method)
+        return HttpResponse(405, {"Content-Type": "application/problem+json", "Allow": "GET"}, b"{}"), "F"
+
+    with serving(handle) as (server, lines):
+        client = socket.create_connection(("127.0.0.1", server.port))
+        client.sendall(f"{method} /things HTTP/1.1\r\nHost: local\r\nContent-Length: 0\r\n\r\n".encode())
+        answer = client.recv(4096)
+        client.close()
+
+    assert answer.startswith(b"HTTP/1.1 405"), answer
+    assert seen == [method]
+    assert lines[0].startswith(f"[TestApi] {method} /things -> 405 F")

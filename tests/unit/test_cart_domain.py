@@ -111,6 +111,12 @@ def test_add_quantity_is_1_to_99(quantity: object) -> None:
         AddCartItem.model_validate({"productId": MUG, "quantity": quantity})
 
 
+def test_quantities_written_with_a_zero_fraction_are_integers() -> None:
+    """JSON Schema counts 2.0 as an integer (the fuzzer sent it; it was a 422)."""
+    assert AddCartItem.model_validate({"productId": MUG, "quantity": 2.0}).quantity == 2
+    assert type(SetCartItemQuantity.model_validate({"quantity": 0.0}).quantity) is int
+
+
 def test_discontinued_products_are_409_and_invisible_ones_422(carts) -> None:
     cart_id = new_cart(carts)
     with pytest.raises(ProductNotActive):

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shop.cart.commands import AddCartItem, CreateCart, SetCartItemQuantity
 from shop.cart.wiring import cart_commands, cart_queries
+from shop.http import contract
 from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
@@ -20,6 +21,7 @@ queries = ShopRouter()
 
 
 @commands.post("/carts", summary="Create a cart: the caller's own ({}), or, for an admin, a customer's")
+@contract.command("CartVersion", status=HTTPStatus.CREATED, location="/carts/{cartId}")
 def create_cart(body: Annotated[CreateCart, Body()]) -> Response[str]:
     result = cart_commands().create_cart(body, command_context(commands.current_event))
     return command_response(
@@ -28,6 +30,7 @@ def create_cart(body: Annotated[CreateCart, Body()]) -> Response[str]:
 
 
 @commands.post("/carts/<cart_id>/items", summary="Add a product to a cart (adds to an existing line)")
+@contract.command("CartVersion")
 def add_cart_item(cart_id: str, body: Annotated[AddCartItem, Body()]) -> Response[str]:
     cart_id = resource_id(cart_id, "Cart")
     result = cart_commands().add_item(cart_id, body, command_context(commands.current_event))
@@ -35,6 +38,7 @@ def add_cart_item(cart_id: str, body: Annotated[AddCartItem, Body()]) -> Respons
 
 
 @commands.put("/carts/<cart_id>/items/<product_id>", summary="Set a line's quantity (0 removes it)")
+@contract.command("CartVersion")
 def set_cart_item_quantity(
     cart_id: str, product_id: str, body: Annotated[SetCartItemQuantity, Body()]
 ) -> Response[str]:
@@ -45,6 +49,7 @@ def set_cart_item_quantity(
 
 
 @commands.delete("/carts/<cart_id>/items/<product_id>", summary="Remove a line from a cart")
+@contract.command("CartVersion")
 def remove_cart_item(cart_id: str, product_id: str) -> Response[str]:
     cart_id = resource_id(cart_id, "Cart")
     product_id = resource_id(product_id, "Product")
@@ -53,6 +58,7 @@ def remove_cart_item(cart_id: str, product_id: str) -> Response[str]:
 
 
 @commands.post("/carts/<cart_id>/checkout", summary="Check a cart out; the order follows asynchronously")
+@contract.command("CheckoutAccepted", status=HTTPStatus.ACCEPTED, location="/orders/{orderId}")
 def check_out_cart(cart_id: str) -> Response[str]:
     cart_id = resource_id(cart_id, "Cart")
     result, order_id = cart_commands().check_out(cart_id, command_context(commands.current_event))
@@ -66,6 +72,7 @@ def check_out_cart(cart_id: str) -> Response[str]:
 
 
 @queries.get("/carts/<cart_id>", summary="Get a cart with its lines and subtotal")
+@contract.resource("Cart")
 def get_cart(cart_id: str) -> Response[str]:
     cart = cart_queries().get(resource_id(cart_id, "Cart"), caller(queries.current_event))
     return json_response(cart, headers={"ETag": etag(cart["version"])})

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from shop.application import CommandContext, CommandResult, Repository, run_command
 from shop.application.messages import Command
@@ -24,7 +25,7 @@ class CreateCart(Command):
     """``{}`` is a cart for the caller; ``customerId`` names a customer the caller may act for
     (themself, or anyone for an admin)."""
 
-    customer_id: CustomerId | None = None
+    customer_id: CustomerId | SkipJsonSchema[None] = None  # null is refused: no null in the documents
 
     @field_validator("customer_id", mode="before")
     @classmethod

@@ -18,11 +18,12 @@ from shop.cart.events import (
 from shop.domain.aggregate import Aggregate
 from shop.domain.events import DomainEvent
 from shop.domain.money import Money
+from shop.domain.numbers import WHOLE
 from shop.errors import FieldError, InvalidInput, NotFound, RuleViolated
 
 CustomerId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
-AddQuantity = Annotated[StrictInt, Field(ge=1, le=99)]
-SetQuantity = Annotated[StrictInt, Field(ge=0, le=99)]
+AddQuantity = Annotated[StrictInt, Field(ge=1, le=99), WHOLE]
+SetQuantity = Annotated[StrictInt, Field(ge=0, le=99), WHOLE]
 
 MAX_LINE_QUANTITY = 99
 #: Distinct products per cart: checkout reserves all lines in one DynamoDB transaction (<= 100 items).

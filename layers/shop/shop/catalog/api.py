@@ -12,6 +12,7 @@ from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateP
 from shop.catalog.domain import Category
 from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
 from shop.domain.money import Price
+from shop.http import contract
 from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.request import command_context, resource_id
 from shop.http.responses import command_response, etag, json_response
@@ -23,6 +24,7 @@ queries = ShopRouter()
 
 
 @commands.post("/products", summary="Create a product")
+@contract.command("ProductVersion", status=HTTPStatus.CREATED, location="/products/{productId}")
 def create_product(body: Annotated[CreateProduct, Body()]) -> Response[str]:
     result = catalog_commands().create_product(body, command_context(commands.current_event))
     location = f"/products/{result.aggregate_id}"
@@ -30,6 +32,7 @@ def create_product(body: Annotated[CreateProduct, Body()]) -> Response[str]:
 
 
 @commands.patch("/products/<product_id>", summary="Change a product's name, description or category")
+@contract.command("ProductVersion")
 def change_product_details(product_id: str, body: Annotated[ChangeProductDetails, Body()]) -> Response[str]:
     product_id = resource_id(product_id, "Product")
     result = catalog_commands().change_details(product_id, body, command_context(commands.current_event))
@@ -37,6 +40,7 @@ def change_product_details(product_id: str, body: Annotated[ChangeProductDetails
 
 
 @commands.put("/products/<product_id>/price", summary="Change a product's price")
+@contract.command("ProductVersion")
 def change_product_price(product_id: str, body: Annotated[Price, Body()]) -> Response[str]:
     product_id = resource_id(product_id, "Product")
     result = catalog_commands().change_price(product_id, body, command_context(commands.current_event))
@@ -44,6 +48,7 @@ def change_product_price(product_id: str, body: Annotated[Price, Body()]) -> Res
 
 
 @commands.post("/products/<product_id>/discontinue", summary="Discontinue a product")
+@contract.command("ProductVersion")
 def discontinue_product(product_id: str) -> Response[str]:
     product_id = resource_id(product_id, "Product")
     result = catalog_commands().discontinue(product_id, command_context(commands.current_event))
@@ -51,6 +56,7 @@ def discontinue_product(product_id: str) -> Response[str]:
 
 
 @commands.post("/products/<product_id>/stock", summary="Receive stock for a product")
+@contract.command("StockVersion")
 def receive_stock(product_id: str, body: Annotated[ReceiveStock, Body()]) -> Response[str]:
     product_id = resource_id(product_id, "Product")
     context = command_context(commands.current_event, etag_part=1)  # If-Match compares the stock version
@@ -59,6 +65,7 @@ def receive_stock(product_id: str, body: Annotated[ReceiveStock, Body()]) -> Res
 
 
 @queries.get("/products", summary="List active products, by name, optionally within a category")
+@contract.listing("ProductPage")
 def list_products(
     category: Annotated[Category | None, Query()] = None,
     limit: Limit = 20,
@@ -73,6 +80,7 @@ def list_products(
 
 
 @queries.get("/products/<product_id>", summary="Get a product with its stock")
+@contract.resource("Product")
 def get_product(product_id: str) -> Response[str]:
     product = product_queries().get(resource_id(product_id, "Product"))
     return json_response(product, headers={"ETag": etag(product["version"], product["stockVersion"])})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from shop.application import Caller, CommandContext, CommandResult, Repository, run_command
 from shop.application.messages import Command
@@ -34,9 +35,12 @@ class CreateProduct(Command):
 class ChangeProductDetails(Command):
     """Any of name, description, category; ``description: null`` clears the description."""
 
-    name: ProductName | None = None
+    # What the OpenAPI documents say: at least one field; null only for the description.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: ProductName | SkipJsonSchema[None] = None
     description: Description | None = None
-    category: Category | None = None
+    category: Category | SkipJsonSchema[None] = None
 
     @field_validator("name", "category", mode="before")
     @classmethod

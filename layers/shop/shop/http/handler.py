@@ -205,4 +205,5 @@ def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] =
 
     handler.app = app
     handler.routes = [route for router in routers for route in router.declared]
+    handler.routers = routers  # what the OpenAPI generator documents (shop.http.openapi)
     return cast(LambdaHandler, handler)

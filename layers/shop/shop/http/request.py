@@ -10,11 +10,12 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from shop.application import CommandContext
 from shop.errors import NotFound
+from shop.http.contract import CORRELATION_ID, ENTITY_TAG, IF_MATCH
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_ETAG_VERSIONS = re.compile(r'^(?:W/)?"(\d{1,18})(?:\.(\d{1,18}))?"$')
+_ETAG_VERSIONS = re.compile(f"^{ENTITY_TAG}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -27,7 +28,7 @@ def resource_id(value: str, kind: str) -> str:
 
 def correlation_id(event: APIGatewayProxyEventV2) -> str:
     """The caller's ``X-Correlation-Id`` if it is sane, else the API Gateway request id."""
-    given = event.headers.get("x-correlation-id", "")
+    given = event.headers.get(CORRELATION_ID.lower(), "")
     if _CORRELATION_ID.match(given):
         return given
     return event.request_context.request_id or str(uuid.uuid4())
@@ -39,7 +40,7 @@ def expected_version(event: APIGatewayProxyEventV2, part: int = 0) -> int | None
     A product's own ETag, ``"<version>.<stockVersion>"``, is accepted too: ``part`` picks the
     version the command is about (0 for the product, 1 for its stock).
     """
-    header = event.headers.get("if-match")
+    header = event.headers.get(IF_MATCH.lower())
     if header is None or header.strip() == "*":
         return None
     match = _ETAG_VERSIONS.match(header.strip())

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shop.application import CommandResult
+from shop.http.contract import ETAG, LOCATION
 
 
 def etag(*versions: int) -> str:
@@ -37,8 +38,8 @@ def command_response(
     extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
     """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created)."""
-    headers = {"ETag": etag(result.version)}
+    headers = {ETAG: etag(result.version)}
     if location:
-        headers["Location"] = location
+        headers[LOCATION] = location
     body = {id_field: result.aggregate_id, version_field: result.version, **(extra or {})}
     return json_response(body, status, headers)

@@ -32,11 +32,20 @@ class ShopRouter(APIGatewayHttpRouter):
         #: ``(METHOD, /path/{param})`` for every declared route, in declaration order.
         self.declared: list[tuple[str, str]] = []
         self.guard = guard
+        #: The function serving each declared route.
+        self.functions: dict[tuple[str, str], Callable[..., Any]] = {}
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         methods = (method,) if isinstance(method, str) else tuple(method)
-        self.declared.extend((m.upper(), template_path(rule)) for m in methods)
-        return super().route(rule, method, *args, **kwargs)
+        keys = [(m.upper(), template_path(rule)) for m in methods]
+        self.declared.extend(keys)
+        register = super().route(rule, method, *args, **kwargs)
+
+        def record(func: Callable[..., Any]) -> Any:
+            self.functions.update(dict.fromkeys(keys, func))
+            return register(func)
+
+        return record
 
 
 class RouteTable:

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 
 from shop.errors import NotFound
+from shop.http import contract
 from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
@@ -19,6 +20,7 @@ queries = ShopRouter()
 
 
 @commands.post("/orders/<order_id>/cancel", summary="Cancel a PENDING or CONFIRMED order")
+@contract.command("OrderVersion")
 def cancel_order(order_id: str) -> Response[str]:
     order_id = resource_id(order_id, "Order")
     result = order_commands().cancel(order_id, command_context(commands.current_event))
@@ -26,12 +28,14 @@ def cancel_order(order_id: str) -> Response[str]:
 
 
 @queries.get("/orders/<order_id>", summary="Get an order")
+@contract.resource("Order")
 def get_order(order_id: str) -> Response[str]:
     order = order_queries().get(resource_id(order_id, "Order"), caller(queries.current_event))
     return json_response(order, headers={"ETag": etag(order["version"])})
 
 
 @queries.get("/customers/<customer_id>/orders", summary="A customer's orders, newest first")
+@contract.listing("OrderPage")
 def list_customer_orders(
     customer_id: str,
     limit: Limit = 20,
