@@ -36,8 +36,11 @@ def command_response(
     version_field: str = "version",
     extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
-    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created)."""
+    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created);
+    ``Idempotent-Replayed: true`` when an earlier run of the same keyed request did the work."""
     headers = {"ETag": etag(result.version)}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
     if location:
         headers["Location"] = location
     body = {id_field: result.aggregate_id, version_field: result.version, **(extra or {})}
