@@ -255,6 +255,24 @@ def test_without_a_key_the_idempotency_table_is_never_called(stack: Any, shop: d
     assert used == ["PutItem", "UpdateItem"]  # in progress, then done: the two writes per new key
 
 
+def test_the_commit_of_a_keyed_command_carries_the_digest_of_its_key(
+    stack: Any, shop: dict[str, str]
+) -> None:
+    path = f"/products/{shop['cup']}/stock"
+    stack.command("POST", path, {"quantity": 1})
+    stack.command("POST", path, {"quantity": 1}, keyed())
+    stock = stack.clients.dynamodb.query(
+        TableName=stack.physical["CatalogEventStore"],
+        KeyConditionExpression="streamId = :s",
+        ExpressionAttributeValues={":s": {"S": f"stock-{shop['cup']}"}},
+    )["Items"]
+    admin = stack.sub("admin")
+    assert [c.get("requestKey") for c in stock[-2:]] == [
+        None,
+        {"S": idempotency.scope("POST", path, admin, KEY)},
+    ]
+
+
 def test_a_record_is_one_item_under_1_kb_that_expires_in_24_hours(stack: Any, shop: dict[str, str]) -> None:
     from bench.capacity import item_size  # noqa: PLC0415
 

@@ -116,7 +116,9 @@ EXPECTED: dict[str, Grants] = {
     | table("CartsView", "GetItem", "UpdateItem")
     | parks_in("CartProjectorDLQ"),
     # Orders
-    "OrderCommands": basics("OrderCommands") | table("OrderEventStore", "PutItem", "Query") | IDEMPOTENCY_RECORDS,
+    "OrderCommands": basics("OrderCommands")
+    | table("OrderEventStore", "PutItem", "Query")
+    | IDEMPOTENCY_RECORDS,
     "OrderQueries": basics("OrderQueries")
     | table("OrdersView", "GetItem", "Query")
     | indexes("OrdersView", "GetItem", "Query")

@@ -121,6 +121,33 @@ def test_a_commit_carries_the_request_key_only_when_there_is_one() -> None:
     assert decode_commit(plain)[0].metadata.request_key == ""
 
 
+def test_a_command_context_carries_the_scoped_key_of_its_request() -> None:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2  # noqa: PLC0415
+
+    from shop.http.request import command_context  # noqa: PLC0415
+
+    def event(headers: dict[str, str]) -> APIGatewayProxyEventV2:
+        claims = {"sub": "sub-1", "token_use": "access"}
+        return APIGatewayProxyEventV2(
+            {
+                "rawPath": "/carts",
+                "headers": headers,
+                "requestContext": {
+                    "requestId": "req-1",
+                    "http": {"method": "POST"},
+                    "authorizer": {"jwt": {"claims": claims, "scopes": None}},
+                },
+            }
+        )
+
+    keyed = command_context(event({"idempotency-key": "k"}))
+    assert keyed.request_key == idempotency.scope("POST", "/carts", "sub-1", "k")
+    assert keyed.metadata.request_key == keyed.request_key
+    assert command_context(event({})).request_key is None
+    with pytest.raises(HttpProblem):
+        command_context(event({"idempotency-key": ""}))
+
+
 def test_the_context_puts_its_key_in_the_metadata() -> None:
     assert context(key="k1").metadata == EventMetadata("corr", "req", "staff-1", "k1")
     assert context(key=None).metadata == EventMetadata("corr", "req", "staff-1", "")
