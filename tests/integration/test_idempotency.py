@@ -243,16 +243,28 @@ def test_a_request_still_in_progress_is_a_409_with_retry_after(
     assert stack.command("POST", path, {"quantity": 5}, keyed()).headers["Idempotent-Replayed"] == "true"
 
 
-def test_without_a_key_the_idempotency_table_is_never_called(stack: Any, shop: dict[str, str]) -> None:
-    table = stack.physical["IdempotencyTable"]
-    with calls.collecting() as plain:
-        assert stack.command("POST", f"/products/{shop['cup']}/stock", {"quantity": 1}).status == 200
-    with calls.collecting() as with_key:
-        assert stack.command("POST", f"/products/{shop['cup']}/stock", {"quantity": 1}, keyed()).status == 200
+def test_the_calls_each_case_makes(stack: Any, shop: dict[str, str]) -> None:
+    """What docs/idempotency.md prices: no key, a new key, a replay, a refusal."""
+    records_table = stack.physical["IdempotencyTable"]
+    stock = f"/products/{shop['cup']}/stock"
 
-    assert not [c for c in plain.calls() if c.params.get("TableName") == table]
-    used = [c.operation for c in with_key.calls() if c.params.get("TableName") == table]
-    assert used == ["PutItem", "UpdateItem"]  # in progress, then done: the two writes per new key
+    def made(method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[list[str], list[str]]:
+        with calls.collecting() as recorded:
+            stack.command(method, path, body, headers)
+        ops = [(c.params.get("TableName"), c.operation) for c in recorded.calls() if c.service == "dynamodb"]
+        return [op for table, op in ops if table == records_table], [
+            op for table, op in ops if table != records_table
+        ]
+
+    assert made("POST", stock, {"quantity": 1}, {}) == ([], ["Query", "Query", "TransactWriteItems"])
+    assert made("POST", stock, {"quantity": 1}, keyed()) == (
+        ["PutItem", "UpdateItem"],  # in progress, then done: the two writes per new key
+        ["Query", "Query", "TransactWriteItems"],
+    )
+    assert made("POST", stock, {"quantity": 1}, keyed()) == (["PutItem"], [])  # a replay runs nothing
+    assert made("POST", stock, {"quantity": 2}, keyed()) == (["PutItem"], [])  # 422
+    unknown = "/products/9b2f7c1e-3d4a-4e5f-8a6b-7c8d9e0f1a2b/stock"
+    assert made("POST", unknown, {"quantity": 1}, keyed())[0] == ["PutItem", "DeleteItem"]  # a 404
 
 
 def test_the_commit_of_a_keyed_command_carries_the_digest_of_its_key(
