@@ -3,4 +3,4 @@
 from shop.cart.api import commands
 from shop.http import http_handler
 
-handler = http_handler(commands)
+handler = http_handler(commands, idempotent=True)

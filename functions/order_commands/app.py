@@ -3,4 +3,4 @@
 from shop.http import http_handler
 from shop.orders.api import commands
 
-handler = http_handler(commands)
+handler = http_handler(commands, idempotent=True)

@@ -6,8 +6,10 @@ routes with; on routes behind the JWT authorizer they carry a caller's claims in
 ``requestContext.authorizer.jwt`` exactly as the authorizer (``local.aws.authorizers``) presents
 them. ``sam local invoke`` hands a sample to the function as it is, without any authorizer: the
 ``*-without-token`` sample shows what the function itself answers then (403), the local stack's
-API emulation answers its request 401 before any function runs. Stream samples are DynamoDB
-Streams records of commits encoded by the event store's own codec.
+API emulation answers its request 401 before any function runs. The ``*-with-idempotency-key``
+sample carries an ``Idempotency-Key``: invoked twice, its second answer is the first one replayed
+(``Idempotent-Replayed: true``, nothing appended). Stream samples are DynamoDB Streams records of
+commits encoded by the event store's own codec.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ EVENTS = ROOT / "events"
 STREAM_ARN_PREFIX = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 SAMPLE_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SAMPLE0001"
 SAMPLE_CLIENT = "5ample0c1ient0id0000000000"
+#: The key of the sample sent with an ``Idempotency-Key``.
+SAMPLE_IDEMPOTENCY_KEY = "0d6f3c52-7b1e-4c8a-9f2d-5a4b3c2d1e0f"
 #: caller -> (sub, username, groups)
 CALLERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "customer": (DEMO_CUSTOMER, "demo-customer", ()),
@@ -79,23 +83,23 @@ def _http(
     query: str = "",
     api: str = "",
     caller: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An event of ``method path``; ``caller`` is whose verified token the authorizer let through
-    (None: no token, as on a public route)."""
+    (None: no token, as on a public route); ``headers`` are sent too."""
     routes = {(r.method, r.path): r for r in template.routes}
     if api:
         route = next(r for r in template.routes_of(api) if r.path == "$default")
         params: dict[str, str] = {}
     else:
         route, params = _route_for(routes, method, path)
-    headers = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*"}
+    sent = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*"}
     if caller is not None:
-        headers["authorization"] = f"Bearer <an access token of {CALLERS[caller][1]}>"
+        sent["authorization"] = f"Bearer <an access token of {CALLERS[caller][1]}>"
     if body is not None:
-        headers["content-type"] = "application/json"
-    request = HttpRequest(
-        method, path, query, headers, json.dumps(body).encode() if body is not None else b""
-    )
+        sent["content-type"] = "application/json"
+    sent.update(headers or {})
+    request = HttpRequest(method, path, query, sent, json.dumps(body).encode() if body is not None else b"")
     granted = authorizer_context(caller) if caller is not None else None
     event = build_event(request, RouteMatch(route, params), api_id="sample", authorizer=granted)
     event["requestContext"]["requestId"] = "sample-request"
@@ -192,6 +196,13 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
         ),
         "CatalogCommands/receive-stock.json": http(
             "POST", f"/products/{beans}/stock", {"quantity": 10}, caller="admin"
+        ),
+        "CatalogCommands/receive-stock-with-idempotency-key.json": http(
+            "POST",
+            f"/products/{beans}/stock",
+            {"quantity": 12},
+            caller="admin",
+            headers={"idempotency-key": SAMPLE_IDEMPOTENCY_KEY},
         ),
         "CatalogQueries/list-products.json": http("GET", "/products", query="category=coffee&limit=2"),
         "CatalogQueries/get-product.json": http("GET", f"/products/{cup}"),

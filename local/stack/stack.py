@@ -130,6 +130,12 @@ class Stack:
             table = description["TableDescription"]
             self.physical[logical] = name
             self.attributes[f"{logical}.Arn"] = table["TableArn"]
+            ttl = properties.get("TimeToLiveSpecification", {})
+            if ttl.get("Enabled"):  # moto records it (it expires nothing; readers check expiry)
+                self.clients.dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
             if "LatestStreamArn" in table:
                 self.attributes[f"{logical}.StreamArn"] = table["LatestStreamArn"]
         for logical in self.template.queues:

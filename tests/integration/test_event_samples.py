@@ -3,12 +3,14 @@
 The samples address the demo catalog (product ids derive from SKUs) and the sample carts and
 order that ``local.demo.samples`` creates with fixed ids: exactly what the local stack sets up at
 start. Here the same set-up runs in process first, then each sample is invoked on its handler,
-as ``sam local invoke`` does: straight to the function, with no authorizer in between.
+as ``sam local invoke`` does: straight to the function, with no authorizer in between. A sample
+expected to be ``Replayed`` is invoked twice, like a client retrying it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,15 @@ from shop.catalog.domain import Product
 
 OK = {"batchItemFailures": []}
 
+
+@dataclass(frozen=True)
+class Replayed:
+    """Invoked twice with its ``Idempotency-Key``: ``status`` first, then that very answer again,
+    marked ``Idempotent-Replayed: true``, with nothing appended in between."""
+
+    status: int
+
+
 #: sample -> status code (HTTP samples) or the whole expected response (stream samples)
 EXPECTED: dict[str, Any] = {
     "CatalogCommands/create-product.json": 201,
@@ -35,6 +46,7 @@ EXPECTED: dict[str, Any] = {
     "CatalogCommands/change-product-price.json": 200,
     "CatalogCommands/discontinue-product.json": 200,
     "CatalogCommands/receive-stock.json": 200,
+    "CatalogCommands/receive-stock-with-idempotency-key.json": Replayed(200),
     "CatalogQueries/list-products.json": 200,
     "CatalogQueries/get-product.json": 200,
     "CommandApiFallback/method-not-allowed.json": 405,
@@ -141,6 +153,15 @@ def test_sample_gets_its_expected_answer(stack: Any, template: Template, sample:
         answer = handler(event, LambdaContext(function))
 
     expected = EXPECTED[sample]
+    if isinstance(expected, Replayed):
+        assert answer["statusCode"] == expected.status, answer["body"]
+        assert "Idempotent-Replayed" not in answer["headers"]
+        stored = stack.clients.dynamodb.scan(TableName=stack.physical["CatalogEventStore"])["Count"]
+        with calls.acting_as(function):
+            again = handler(event, LambdaContext(function))
+        assert again == {**answer, "headers": {**answer["headers"], "Idempotent-Replayed": "true"}}
+        assert stack.clients.dynamodb.scan(TableName=stack.physical["CatalogEventStore"])["Count"] == stored
+        return
     if isinstance(expected, int):
         assert answer["statusCode"] == expected, answer["body"]
         body = json.loads(answer["body"])

@@ -77,6 +77,11 @@ def parks_in(queue: str) -> Grants:
 
 
 CURSOR_SECRET = on(secret_arn("CursorSecret"), "secretsmanager:GetSecretValue")
+#: What Powertools Idempotency does with a command's record (shop/http/idempotency.py): PutItem (in
+#: progress, conditional), GetItem (when a failed condition returns no item), UpdateItem (done),
+#: DeleteItem (the command was refused, so a retry runs it again).
+IDEMPOTENCY_ACTIONS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")
+IDEMPOTENCY_RECORDS = table("IdempotencyTable", *IDEMPOTENCY_ACTIONS)
 
 #: Every function's grants with the default parameters (AWS-managed keys).
 EXPECTED: dict[str, Grants] = {
@@ -84,7 +89,8 @@ EXPECTED: dict[str, Grants] = {
     "QueryApiFallback": basics("QueryApiFallback"),
     # Catalog
     "CatalogCommands": basics("CatalogCommands")
-    | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem"),
+    | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem")
+    | IDEMPOTENCY_RECORDS,
     "CatalogQueries": basics("CatalogQueries")
     | table("ProductsView", "GetItem")
     | indexes("ProductsView", "Query")
@@ -101,7 +107,8 @@ EXPECTED: dict[str, Grants] = {
     # Cart
     "CartCommands": basics("CartCommands")
     | table("CartEventStore", "PutItem", "Query")
-    | table("ProductsView", "GetItem"),
+    | table("ProductsView", "GetItem")
+    | IDEMPOTENCY_RECORDS,
     "CartQueries": basics("CartQueries") | table("CartsView", "GetItem"),
     "CartProjector": basics("CartProjector")
     | stream("CartEventStore")
@@ -109,7 +116,9 @@ EXPECTED: dict[str, Grants] = {
     | table("CartsView", "GetItem", "UpdateItem")
     | parks_in("CartProjectorDLQ"),
     # Orders
-    "OrderCommands": basics("OrderCommands") | table("OrderEventStore", "PutItem", "Query"),
+    "OrderCommands": basics("OrderCommands")
+    | table("OrderEventStore", "PutItem", "Query")
+    | IDEMPOTENCY_RECORDS,
     "OrderQueries": basics("OrderQueries")
     | table("OrdersView", "GetItem")
     | indexes("OrdersView", "Query")
@@ -277,20 +286,34 @@ def test_projectors_read_their_source_stream_fill_gaps_and_write_only_their_read
         assert all(on_tables(found)[v] == {"dynamodb:GetItem", "dynamodb:UpdateItem"} for v in views)
 
 
-def test_command_functions_write_only_their_own_event_store(policies: Policies, template: Template) -> None:
+def test_command_functions_write_only_their_own_event_store_and_the_idempotency_records(
+    policies: Policies, template: Template
+) -> None:
     stores = event_stores(template)
     for function in command_functions(template):
         found = grants(policies, function)
         own = tables_in_environment(template, function, "_EVENTS_TABLE")
+        records = tables_in_environment(template, function, "IDEMPOTENCY_TABLE")
         assert len(own) == 1, function
-        assert written(found) == own, function  # never a read table
+        assert records == {"IdempotencyTable"}, function
+        assert written(found) == own | records, function  # never a read table
+        assert on_tables(found)["IdempotencyTable"] == {f"dynamodb:{a}" for a in IDEMPOTENCY_ACTIONS}
         assert on_tables(found)[own.pop()] <= {
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:ConditionCheckItem",
         }, function
         assert not stream_tables(found), function
-        assert set(on_tables(found)) - stores <= {"ProductsView"}, function  # CartCommands reads prices
+        # CartCommands reads prices
+        assert set(on_tables(found)) - stores <= {"ProductsView", "IdempotencyTable"}, function
+
+
+def test_only_command_functions_may_touch_the_idempotency_records(
+    policies: Policies, template: Template
+) -> None:
+    for function in set(policies.functions) - command_functions(template):
+        assert "IdempotencyTable" not in on_tables(grants(policies, function)), function
+        assert "IDEMPOTENCY_TABLE" not in template.functions[function].environment, function
 
 
 def test_policies_write_only_the_store_they_command_and_read_only_their_source_stream(

@@ -95,6 +95,21 @@ def test_every_table_is_encrypted(template: Template) -> None:
         assert props["SSESpecification"]["SSEEnabled"] is True, name
 
 
+def test_the_idempotency_table_is_what_powertools_expects_and_expires_its_records(template: Template) -> None:
+    """Powertools' ``DynamoDBPersistenceLayer`` defaults: partition key ``id`` (no sort key), the
+    record's expiry in ``expiration`` (epoch seconds), which is the table's TTL attribute."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+    layer = DynamoDBPersistenceLayer(table_name="IdempotencyTable")
+    props = template.tables["IdempotencyTable"]
+    assert props["KeySchema"] == [{"AttributeName": layer.key_attr, "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": layer.expiry_attr, "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "StreamSpecification" not in props  # nothing consumes it
+    users = {f.logical_id for f in template.functions.values() if "IDEMPOTENCY_TABLE" in f.environment}
+    assert users == {r.function for r in template.routes_of("CommandApi") if r.path != "$default"}
+
+
 @pytest.mark.parametrize(
     "variable",
     [
@@ -104,6 +119,7 @@ def test_every_table_is_encrypted(template: Template) -> None:
         "CARTS_VIEW_TABLE",
         "ORDER_EVENTS_TABLE",
         "ORDERS_VIEW_TABLE",
+        "IDEMPOTENCY_TABLE",
     ],
 )
 def test_environment_references_resolve_to_template_resources(template: Template, variable: str) -> None:

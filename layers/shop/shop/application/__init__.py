@@ -1,7 +1,7 @@
 """Application-layer building blocks: loading/saving aggregates and running commands safely."""
 
 from shop.application.access import Caller
-from shop.application.commands import CommandContext, CommandResult, run_command
+from shop.application.commands import CommandContext, CommandResult, earlier_run, run_command
 from shop.application.repository import Repository
 
-__all__ = ["Caller", "CommandContext", "CommandResult", "Repository", "run_command"]
+__all__ = ["Caller", "CommandContext", "CommandResult", "Repository", "earlier_run", "run_command"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from shop.eventstore.store import ConcurrencyError
 
 #: Attempts after the first when a concurrent writer wins and the caller stated no If-Match.
 DEFAULT_RETRIES = 4
+#: Namespace of the ids a keyed request creates (``CommandContext.new_id``).
+_REQUEST_IDS = uuid.UUID("5d1e7a52-4c0b-4f0e-9a57-2f7f3c1b6e10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,24 +27,52 @@ class CommandContext:
     ``caller`` is the verified caller (a policy acts for the actor of the event that triggered it,
     with no group). ``expected_version`` comes from ``If-Match``: when set, a different version is
     a ``VersionMismatch`` and a lost race is not retried (the caller's view is stale by definition).
+
+    ``request_key`` identifies the request when it carried an ``Idempotency-Key`` (a digest of the
+    key, its route and its caller). Its commits carry it, so running the same request again is
+    answered from what the first run appended (``run_command``) instead of appending twice.
     """
 
     correlation_id: str
     causation_id: str
     expected_version: int | None = None
     caller: Caller = field(kw_only=True)
+    request_key: str | None = field(default=None, kw_only=True)
 
     @property
     def metadata(self) -> EventMetadata:
-        return EventMetadata(self.correlation_id, self.causation_id, self.caller.sub)
+        return EventMetadata(self.correlation_id, self.causation_id, self.caller.sub, self.request_key or "")
+
+    def new_id(self, kind: str, fresh: Callable[[], str]) -> str:
+        """The id of a ``kind`` of thing this command creates: ``fresh()``, or for a keyed request
+        one derived from its key, so that a second run of the request names the same thing."""
+        if self.request_key is None:
+            return fresh()
+        return str(uuid.uuid5(_REQUEST_IDS, f"{kind}:{self.request_key}"))
 
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
+    """What a command did; ``replayed``: nothing, now, because an earlier run of the same keyed
+    request did it (``version`` is then what that run appended)."""
+
     aggregate_id: str
     stream_id: str
     version: int
     changed: bool
+    replayed: bool = False
+
+
+def earlier_run(
+    repository: Repository, cls: type[Aggregate], aggregate_id: str, context: CommandContext
+) -> CommandResult | None:
+    """The result of an earlier run of this keyed request on ``aggregate_id``, if it appended there."""
+    if context.request_key is None:
+        return None
+    _, version = repository.load_with_request(cls, aggregate_id, context.request_key)
+    if version is None:
+        return None
+    return CommandResult(aggregate_id, cls.stream_id_for(aggregate_id), version, changed=True, replayed=True)
 
 
 def run_command[A: Aggregate](
@@ -64,11 +95,17 @@ def run_command[A: Aggregate](
     unchanged when the events are appended, in the same transaction. An existing aggregate that is
     not ``visible`` to the caller is answered exactly like one that does not exist (``NotFound``,
     before any precondition is compared), so its existence is not revealed.
+
+    A keyed request (``context.request_key``) that already appended to this stream, in a run whose
+    answer was lost, is answered from that commit before anything is decided or compared: its
+    version, ``replayed``, and nothing appended.
     """
 
     def attempt() -> CommandResult:
+        aggregate, earlier = repository.load_with_request(cls, aggregate_id, context.request_key)
+        if earlier is not None:
+            return CommandResult(aggregate_id, aggregate.stream_id, earlier, changed=True, replayed=True)
         guarding = guards()
-        aggregate = repository.load(cls, aggregate_id)
         hidden = visible is not None and aggregate.exists and not visible(aggregate)
         if (require_existing and not aggregate.exists) or hidden:
             raise NotFound(f"{cls.__name__} {aggregate_id} does not exist.")

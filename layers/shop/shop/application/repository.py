@@ -22,9 +22,18 @@ class Repository:
         self._clock = clock
 
     def load[A: Aggregate](self, cls: type[A], aggregate_id: str) -> A:
+        return self.load_with_request(cls, aggregate_id, None)[0]
+
+    def load_with_request[A: Aggregate](
+        self, cls: type[A], aggregate_id: str, request_key: str | None
+    ) -> tuple[A, int | None]:
+        """The aggregate, and the version its stream reached with the commit ``request_key`` made
+        (None: no commit of that request, or no key), from the same single load."""
         recorded = self._store.load(cls.stream_id_for(aggregate_id))
         history = [self._registry.decode(event.type, event.data) for event in recorded]
-        return cls.rehydrate(aggregate_id, history, recorded[-1].version if recorded else 0)
+        aggregate = cls.rehydrate(aggregate_id, history, recorded[-1].version if recorded else 0)
+        made = [e.version for e in recorded if request_key and e.metadata.request_key == request_key]
+        return aggregate, max(made, default=None)
 
     def save(
         self, *aggregates: Aggregate, metadata: EventMetadata, unchanged: Sequence[Aggregate] = ()

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from pydantic import field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from shop.application import CommandContext, CommandResult, Repository, run_command
+from shop.application import CommandContext, CommandResult, Repository, earlier_run, run_command
 from shop.application.messages import Command
 from shop.cart.domain import AddQuantity, Cart, CustomerId, ListedProduct, SetQuantity, UnknownProduct
 from shop.eventstore.store import ConcurrencyError
@@ -63,11 +63,14 @@ class CartCommands:
 
     def create_cart(self, command: CreateCart, context: CommandContext) -> CommandResult:
         customer_id = context.caller.customer(command.customer_id, "create carts")
-        cart = Cart.create(self._new_id(), customer_id, self._currency)
+        cart = Cart.create(context.new_id("cart", self._new_id), customer_id, self._currency)
         try:
             self._repository.save(cart, metadata=context.metadata)
-        except ConcurrencyError:  # a UUID collision: never in practice, but never silently
-            raise RuntimeError("cart id collision") from None
+        except ConcurrencyError:
+            earlier = earlier_run(self._repository, Cart, cart.id, context)  # this keyed request, again
+            if earlier is not None:
+                return earlier
+            raise RuntimeError("cart id collision") from None  # never in practice, but never silently
         return CommandResult(cart.id, cart.stream_id, cart.version, changed=True)
 
     def add_item(self, cart_id: str, command: AddCartItem, context: CommandContext) -> CommandResult:
@@ -89,7 +92,7 @@ class CartCommands:
 
     def check_out(self, cart_id: str, context: CommandContext) -> tuple[CommandResult, str]:
         """Record ``CartCheckedOut`` with a new order id; the Orders service takes it from there."""
-        order_id = self._new_id()
+        order_id = context.new_id("order", self._new_id)
         return self._run(cart_id, lambda cart: cart.check_out(order_id), context), order_id
 
     def _run(self, cart_id: str, decide: Callable[[Cart], None], context: CommandContext) -> CommandResult:

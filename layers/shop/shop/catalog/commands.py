@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ConfigDict, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from shop.application import Caller, CommandContext, CommandResult, Repository, run_command
+from shop.application import Caller, CommandContext, CommandResult, Repository, earlier_run, run_command
 from shop.application.messages import Command
 from shop.catalog.domain import (
     Category,
@@ -82,7 +82,8 @@ class CatalogCommands:
         self.authorize(context.caller)
 
     def create_product(self, command: CreateProduct, context: CommandContext) -> CommandResult:
-        """One conditional put of ``product-<id>``; the id comes from the SKU, so a taken SKU fails it."""
+        """One conditional put of ``product-<id>``; the id comes from the SKU, so a taken SKU fails it
+        (unless an earlier run of this same keyed request took it: then that run's result)."""
         self._authorize(context)
         self._check_currency(command.price, "price.currency")
         product_id = Product.id_for_sku(command.sku)
@@ -97,6 +98,9 @@ class CatalogCommands:
         try:
             self._repository.save(product, metadata=context.metadata)
         except ConcurrencyError:
+            earlier = earlier_run(self._repository, Product, product_id, context)
+            if earlier is not None:
+                return earlier
             raise DuplicateSku(f"A product with SKU '{command.sku}' already exists.") from None
         return CommandResult(product_id, product.stream_id, product.version, changed=True)
 

@@ -10,6 +10,8 @@ correlationId    S     metadata shared by every event of the commit
 causationId      S     the API Gateway request id (commands) or the triggering event's id (policies)
 actor            S     who caused it: the ``sub`` of the caller's access token (never the token)
 commitId         S     unique per write: tells our own repeated write from a competitor's
+requestKey       S     only for a command sent with an ``Idempotency-Key``: a digest of the key, its
+                       route and its caller, so a second run of that request finds this commit
 eventTypes       SS    types in the commit, so stream consumers can filter without decoding
 events           S     compact JSON list of ``{id, type, schemaVersion, occurredAt, data}``
 ===============  ====  ==========================================================================
@@ -64,6 +66,8 @@ def encode_commit(
     }
     if commit_id:
         item["commitId"] = {"S": commit_id}
+    if metadata.request_key:
+        item["requestKey"] = {"S": metadata.request_key}
     return item
 
 
@@ -77,7 +81,8 @@ def decode_commit(item: Item) -> list[RecordedEvent]:
     first = int(item["version"]["N"])
     # A commit written before actors were recorded has none: "" (unknown), never a guess.
     actor = item.get("actor", {}).get("S", "")
-    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], actor)
+    request_key = item.get("requestKey", {}).get("S", "")
+    metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], actor, request_key)
     return [
         RecordedEvent(
             event_id=raw["id"],

@@ -32,11 +32,16 @@ def new_event_id() -> str:
 class EventMetadata:
     """Why an event happened: the request or event chain it belongs to, its direct cause (the API
     Gateway request id for a command, the triggering event's id for a policy) and who caused it
-    (``actor``: the ``sub`` of the caller's token; a policy carries its triggering event's actor)."""
+    (``actor``: the ``sub`` of the caller's token; a policy carries its triggering event's actor).
+
+    ``request_key`` names the request that asked for it when that request carried an
+    ``Idempotency-Key`` (a digest of the key, its route and its caller; "" otherwise): a run of the
+    same request again finds its commit by it instead of appending twice."""
 
     correlation_id: str
     causation_id: str
     actor: str
+    request_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

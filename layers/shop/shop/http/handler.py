@@ -8,6 +8,7 @@ all, from the verified caller alone), ``screen`` (size, media type, encoding), t
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -20,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from shop.errors import ShopError
+from shop.http import idempotency
 from shop.http.identity import caller
 from shop.http.problems import (
     PROBLEM_JSON,
@@ -177,8 +179,11 @@ def guarded(event: dict[str, Any], guards: RouteGuards) -> dict[str, Any] | None
     return None
 
 
-def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] = ()) -> LambdaHandler:
-    """The Lambda entry point for a function serving ``routers`` on an HTTP API."""
+def http_handler(
+    *routers: ShopRouter, known_routes: Iterable[tuple[str, str]] = (), idempotent: bool = False
+) -> LambdaHandler:
+    """The Lambda entry point for a function serving ``routers`` on an HTTP API; ``idempotent``
+    (command functions): a request with an ``Idempotency-Key`` is answered once (``idempotency``)."""
     app = build_resolver(routers, known_routes=known_routes)
     guards = RouteGuards(routers)
     logger = Logger()
@@ -194,7 +199,11 @@ def http_handler(*routers: ShopRouter, known_routes: Iterable[tuple[str, str]] =
         refused = screen(event)
         if refused is not None:
             return problem_proxy_response(refused)
-        response: dict[str, Any] = app.resolve(as_json(event), context)
+        resolve = functools.partial(app.resolve, as_json(event), context)
+        try:
+            response = idempotency.answer(event, context, resolve) if idempotent else resolve()
+        except HttpProblem as problem:
+            response = problem_proxy_response(problem)
         logger.info(
             "request",
             method=event.get("requestContext", {}).get("http", {}).get("method"),

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from shop.application import CommandContext
 from shop.errors import NotFound
 from shop.http.contract import CORRELATION_ID, ENTITY_TAG, IF_MATCH
+from shop.http.idempotency import request_key
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
 
@@ -53,10 +54,13 @@ def expected_version(event: APIGatewayProxyEventV2, part: int = 0) -> int | None
 
 
 def command_context(event: APIGatewayProxyEventV2, etag_part: int = 0) -> CommandContext:
-    """The verified caller, the correlation, the request id as the cause, and ``If-Match``."""
+    """The verified caller, the correlation, the request id as the cause, ``If-Match``, and the
+    request's ``Idempotency-Key`` (scoped to route and caller)."""
+    who = caller(event)
     return CommandContext(
         correlation_id=correlation_id(event),
         causation_id=event.request_context.request_id or str(uuid.uuid4()),
         expected_version=expected_version(event, etag_part),
-        caller=caller(event),
+        caller=who,
+        request_key=request_key(event, who.sub),
     )

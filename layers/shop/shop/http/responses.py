@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shop.application import CommandResult
-from shop.http.contract import ETAG, LOCATION
+from shop.http.contract import ETAG, IDEMPOTENT_REPLAYED, LOCATION
 
 
 def etag(*versions: int) -> str:
@@ -37,8 +37,11 @@ def command_response(
     version_field: str = "version",
     extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
-    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created)."""
+    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created);
+    ``Idempotent-Replayed: true`` when an earlier run of the same keyed request did the work."""
     headers = {ETAG: etag(result.version)}
+    if result.replayed:
+        headers[IDEMPOTENT_REPLAYED] = "true"
     if location:
         headers[LOCATION] = location
     body = {id_field: result.aggregate_id, version_field: result.version, **(extra or {})}
