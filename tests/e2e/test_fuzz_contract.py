@@ -37,7 +37,6 @@ from tests.support.tokens import claims_of
 #: (issue 10). The fuzzer leaves them out of what it reads; ``test_pending_headers_are_still_missing``
 #: fails as soon as one arrives, so that it is taken off this list and fuzzed.
 PENDING = {
-    "Idempotency-Key": "issue 10, idempotency keys",
     "X-Consistency-Token": "issue 10, read-your-writes",
     "If-None-Match": "issue 10, conditional GETs",
     "Cache-Control": "issue 10, conditional GETs",

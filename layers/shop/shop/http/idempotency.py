@@ -37,7 +37,7 @@ from pydantic import Field
 from shop.errors import Forbidden
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
-from shop.runtime import Settings, cached, dynamodb
+from shop.runtime import Settings, cached
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -204,9 +204,9 @@ def _idempotent_command() -> tuple[Any, Callable[..., ProxyResponse]]:
         hash_function="sha256",
         response_hook=replayed,
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=IdempotencySettings.from_env().table, boto3_client=dynamodb()
-    )
+    # Powertools makes its own client (boto3 stays out of the edge's imports, as the import
+    # contracts require); it honours AWS_ENDPOINT_URL like every other client here.
+    persistence = DynamoDBPersistenceLayer(table_name=IdempotencySettings.from_env().table)
 
     execute = idempotent_function(
         _execute,
