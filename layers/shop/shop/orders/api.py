@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 
+from shop.domain.text import allowed, identifier
 from shop.errors import NotFound
 from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.identity import caller
@@ -38,7 +39,7 @@ def list_customer_orders(
     cursor: Cursor = None,
 ) -> Response[str]:
     customer_id = unquote(customer_id)
-    if not 1 <= len(customer_id) <= 64:
+    if not 1 <= len(customer_id) <= 64 or not allowed(identifier, customer_id):  # no such customer
         raise NotFound(f"Customer {customer_id[:80]} does not exist.")
     asking = caller(queries.current_event)
     return page_response(
