@@ -66,7 +66,7 @@ FORGED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
 def test_a_genuinely_signed_cursor_with_a_malformed_position_is_a_400(
     stack: Any, wrong: str, path: str, query: dict[str, Any], position: dict[str, Any]
 ) -> None:
-    secret = stack.clients.secretsmanager.get_secret_value(SecretId=stack.physical["CursorSecret"])
+    secret = stack.clients.secretsmanager.get_secret_value(SecretId=stack.physical["SigningSecret"])
     cursor = CursorCodec(secret["SecretString"]).encode(position, query)
     separator = "&" if "?" in path else "?"
 

@@ -76,7 +76,7 @@ def parks_in(queue: str) -> Grants:
     return on(queue_arn(queue), "sqs:SendMessage")
 
 
-CURSOR_SECRET = on(secret_arn("CursorSecret"), "secretsmanager:GetSecretValue")
+SIGNING_SECRET = on(secret_arn("SigningSecret"), "secretsmanager:GetSecretValue")
 
 #: Every function's grants with the default parameters (AWS-managed keys).
 EXPECTED: dict[str, Grants] = {
@@ -84,11 +84,12 @@ EXPECTED: dict[str, Grants] = {
     "QueryApiFallback": basics("QueryApiFallback"),
     # Catalog
     "CatalogCommands": basics("CatalogCommands")
+    | SIGNING_SECRET
     | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem"),
     "CatalogQueries": basics("CatalogQueries")
     | table("ProductsView", "GetItem", "Query")
     | indexes("ProductsView", "GetItem", "Query")
-    | CURSOR_SECRET,
+    | SIGNING_SECRET,
     "CatalogProjector": basics("CatalogProjector")
     | stream("CatalogEventStore")
     | table("CatalogEventStore", "Query")
@@ -100,20 +101,21 @@ EXPECTED: dict[str, Grants] = {
     | parks_in("StockReservationPolicyDLQ"),
     # Cart
     "CartCommands": basics("CartCommands")
+    | SIGNING_SECRET
     | table("CartEventStore", "PutItem", "Query")
     | table("ProductsView", "GetItem"),
-    "CartQueries": basics("CartQueries") | table("CartsView", "GetItem"),
+    "CartQueries": basics("CartQueries") | table("CartsView", "GetItem") | SIGNING_SECRET,
     "CartProjector": basics("CartProjector")
     | stream("CartEventStore")
     | table("CartEventStore", "Query")
     | table("CartsView", "GetItem", "UpdateItem")
     | parks_in("CartProjectorDLQ"),
     # Orders
-    "OrderCommands": basics("OrderCommands") | table("OrderEventStore", "PutItem", "Query"),
+    "OrderCommands": basics("OrderCommands") | SIGNING_SECRET | table("OrderEventStore", "PutItem", "Query"),
     "OrderQueries": basics("OrderQueries")
     | table("OrdersView", "GetItem", "Query")
     | indexes("OrdersView", "GetItem", "Query")
-    | CURSOR_SECRET,
+    | SIGNING_SECRET,
     "OrderProjector": basics("OrderProjector")
     | stream("OrderEventStore")
     | table("OrderEventStore", "Query")

@@ -9,10 +9,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shop.cart.commands import AddCartItem, CreateCart, SetCartItemQuantity
-from shop.cart.wiring import cart_commands, cart_queries
+from shop.cart.wiring import cart_commands, cart_queries, fresh_cart_queries
+from shop.http.conditional import representation
+from shop.http.consistency import read_your_writes
 from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
-from shop.http.responses import command_response, etag, json_response
+from shop.http.responses import command_response, etag
 from shop.http.router import ShopRouter
 
 commands = ShopRouter()
@@ -67,5 +69,12 @@ def check_out_cart(cart_id: str) -> Response[str]:
 
 @queries.get("/carts/<cart_id>", summary="Get a cart with its lines and subtotal")
 def get_cart(cart_id: str) -> Response[str]:
-    cart = cart_queries().get(resource_id(cart_id, "Cart"), caller(queries.current_event))
-    return json_response(cart, headers={"ETag": etag(cart["version"])})
+    cart_id = resource_id(cart_id, "Cart")
+    event = queries.current_event
+    asking = caller(event)
+    cart = read_your_writes(
+        event,
+        {f"cart-{cart_id}": "version"},
+        lambda fresh: (fresh_cart_queries() if fresh else cart_queries()).get(cart_id, asking),
+    )
+    return representation(event, cart, etag(cart["version"]), private=True)

@@ -46,6 +46,14 @@ def cart_queries() -> CartQueries:
 
 
 @cached
+def fresh_cart_queries() -> CartQueries:
+    """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    return CartQueries(
+        DynamoDBView(dynamodb(), CartQuerySettings.from_env().carts_view_table, consistent=True)
+    )
+
+
+@cached
 def carts_projector() -> ProjectionEngine:
     settings = CartProjectorSettings.from_env()
     return dynamodb_projection_engine(

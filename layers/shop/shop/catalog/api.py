@@ -10,11 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from shop.catalog.commands import ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import Category
-from shop.catalog.wiring import catalog_commands, product_queries, query_cursors
+from shop.catalog.wiring import catalog_commands, fresh_product_queries, product_queries, query_cursors
 from shop.domain.money import Price
+from shop.http.conditional import PUBLIC_LISTING, representation
+from shop.http.consistency import read_your_writes
 from shop.http.cursor import Cursor, Limit, page_response
 from shop.http.request import command_context, resource_id
-from shop.http.responses import command_response, etag, json_response
+from shop.http.responses import command_response, etag
 from shop.http.router import ShopRouter
 
 commands = ShopRouter()
@@ -68,10 +70,17 @@ def list_products(
         {"category": category},
         cursor,
         lambda start: product_queries().list_active(category, limit, start),
+        cache_control=PUBLIC_LISTING,
     )
 
 
 @queries.get("/products/<product_id>", summary="Get a product with its stock")
 def get_product(product_id: str) -> Response[str]:
-    product = product_queries().get(resource_id(product_id, "Product"))
-    return json_response(product, headers={"ETag": etag(product["version"], product["stockVersion"])})
+    product_id = resource_id(product_id, "Product")
+    event = queries.current_event
+    product = read_your_writes(
+        event,
+        {f"product-{product_id}": "version", f"stock-{product_id}": "stockVersion"},
+        lambda fresh: (fresh_product_queries() if fresh else product_queries()).get(product_id),
+    )
+    return representation(event, product, etag(product["version"], product["stockVersion"]))

@@ -12,9 +12,10 @@ from shop.catalog.projection import ProductsProjection
 from shop.catalog.queries import ProductQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.http.cursor import CursorCodec
+from shop.http.signing import signing_secret
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
-from shop.runtime import Settings, cached, dynamodb, secret_string
+from shop.runtime import Settings, cached, dynamodb
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -29,7 +30,6 @@ class CatalogStoreSettings(Settings):
 
 class CatalogQuerySettings(Settings):
     products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
-    cursor_secret_id: str = Field(alias="CURSOR_SECRET_ID", min_length=1)
 
 
 class CatalogProjectorSettings(Settings):
@@ -51,8 +51,15 @@ def product_queries() -> ProductQueries:
 
 
 @cached
+def fresh_product_queries() -> ProductQueries:
+    """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    settings = CatalogQuerySettings.from_env()
+    return ProductQueries(DynamoDBView(dynamodb(), settings.products_view_table, consistent=True))
+
+
+@cached
 def query_cursors() -> CursorCodec:
-    return CursorCodec(secret_string(CatalogQuerySettings.from_env().cursor_secret_id))
+    return CursorCodec(signing_secret())
 
 
 @cached

@@ -1,4 +1,4 @@
-"""Success responses: JSON bodies, entity tags, locations."""
+"""Success responses: JSON bodies, entity tags, locations, consistency tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shop.application import CommandResult
+from shop.http.consistency import token_headers
 
 
 def etag(*versions: int) -> str:
@@ -36,8 +37,9 @@ def command_response(
     version_field: str = "version",
     extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
-    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created)."""
-    headers = {"ETag": etag(result.version)}
+    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"``, ``X-Consistency-Token`` (the
+    stream written and its version) and, when created, ``Location``."""
+    headers = {"ETag": etag(result.version), **token_headers(result.stream_id, result.version)}
     if location:
         headers["Location"] = location
     body = {id_field: result.aggregate_id, version_field: result.version, **(extra or {})}
