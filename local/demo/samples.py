@@ -79,23 +79,22 @@ def _http(
     query: str = "",
     api: str = "",
     caller: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """An event of ``method path``; ``caller`` is whose verified token the authorizer let through
-    (None: no token, as on a public route)."""
+    (None: no token, as on a public route); ``headers`` are more request headers."""
     routes = {(r.method, r.path): r for r in template.routes}
     if api:
         route = next(r for r in template.routes_of(api) if r.path == "$default")
         params: dict[str, str] = {}
     else:
         route, params = _route_for(routes, method, path)
-    headers = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*"}
+    sent = {"host": "localhost", "user-agent": "curl/8.5.0", "accept": "*/*", **(headers or {})}
     if caller is not None:
-        headers["authorization"] = f"Bearer <an access token of {CALLERS[caller][1]}>"
+        sent["authorization"] = f"Bearer <an access token of {CALLERS[caller][1]}>"
     if body is not None:
-        headers["content-type"] = "application/json"
-    request = HttpRequest(
-        method, path, query, headers, json.dumps(body).encode() if body is not None else b""
-    )
+        sent["content-type"] = "application/json"
+    request = HttpRequest(method, path, query, sent, json.dumps(body).encode() if body is not None else b"")
     granted = authorizer_context(caller) if caller is not None else None
     event = build_event(request, RouteMatch(route, params), api_id="sample", authorizer=granted)
     event["requestContext"]["requestId"] = "sample-request"
@@ -195,6 +194,10 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
         ),
         "CatalogQueries/list-products.json": http("GET", "/products", query="category=coffee&limit=2"),
         "CatalogQueries/get-product.json": http("GET", f"/products/{cup}"),
+        # The cup's ETag once the demo is seeded (version 1, stock version 1): unchanged, a 304.
+        "CatalogQueries/get-product-unchanged.json": http(
+            "GET", f"/products/{cup}", headers={"if-none-match": '"1.1"'}
+        ),
         "CommandApiFallback/method-not-allowed.json": http("GET", "/products", api="CommandApi"),
         "QueryApiFallback/not-found.json": http("GET", "/no/such/resource", api="QueryApi"),
         "CatalogProjector/catalog-stream.json": _records(
