@@ -3,7 +3,7 @@
 ``local/sam-env.json`` (committed; ``samconfig.toml`` makes it the default) is for the local stack's
 default port; ``make run`` writes ``.local/sam-env.json`` for the port and host it actually serves
 when containers can reach it (``MOTO_HOST=0.0.0.0``). Table names are the template's logical ids (as
-in the local stack), the cursor secret is named (``CURSOR_SECRET_ID``: the local stack's secret of
+in the local stack), the signing secret is named (``SIGNING_SECRET_ID``: the local stack's secret of
 that name; the function fetches its value from the endpoint), and ``AWS_ENDPOINT_URL`` is the local
 endpoint as a container sees it. SAM passes a function only the variables its template declares,
 which is why the template declares ``AWS_ENDPOINT_URL`` (with no value in AWS).

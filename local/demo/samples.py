@@ -206,6 +206,10 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
         ),
         "CatalogQueries/list-products.json": http("GET", "/products", query="category=coffee&limit=2"),
         "CatalogQueries/get-product.json": http("GET", f"/products/{cup}"),
+        # The cup's ETag once the demo is seeded (version 1, stock version 1): unchanged, a 304.
+        "CatalogQueries/get-product-unchanged.json": http(
+            "GET", f"/products/{cup}", headers={"if-none-match": '"1.1"'}
+        ),
         "CommandApiFallback/method-not-allowed.json": http("GET", "/products", api="CommandApi"),
         "QueryApiFallback/not-found.json": http("GET", "/no/such/resource", api="QueryApi"),
         "CatalogProjector/catalog-stream.json": _records(

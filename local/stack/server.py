@@ -70,9 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "connection"):
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        # 204 and 304 have no content and no Content-Length (RFC 9110 sections 8.6, 15.3.5, 15.4.5).
+        bodiless = response.status in (204, 304)
+        if not bodiless:
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and not bodiless:
             self.wfile.write(response.body)
 
     def __getattr__(self, name: str) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shop.errors import NotFound
+from shop.errors import BadRequest, NotFound
 from shop.views import CheckpointMoved, View
 from shop.views.dynamodb import DynamoDBView
 from shop.views.memory import InMemoryView
@@ -243,3 +243,31 @@ def test_adapters_named_by_table_use_the_execution_environments_client(  # type:
         assert ddb.client() is ddb.client()
     finally:
         runtime.reset()
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        {},
+        {"productId": "p-1", "nameKey": "a"},
+        {"productId": "p-1", "activeCategory": "kitchen", "nameKey": "a", "sku": "X"},
+        {"productId": 1, "activeCategory": "kitchen", "nameKey": "a"},
+        {"productId": "p-1", "activeCategory": "kitchen", "nameKey": None},
+        {"productId": "", "activeCategory": "kitchen", "nameKey": "a"},
+        {"productId": "p-1", "activeCategory": "garden", "nameKey": "a"},
+        {"productId": "p-1", "activeCategory": "kitchen", "nameKey": "é" * 513},
+    ],
+)
+def test_a_start_no_page_could_have_returned_is_a_bad_request(
+    table: InMemoryView | DynamoDBView, start: dict[str, object]
+) -> None:
+    """Positions come back in signed cursors: genuine, but not necessarily made by ``page``."""
+    _listed(table, "p-1", "kitchen", "a")
+    with pytest.raises(BadRequest, match="cursor is invalid"):
+        table.page(
+            index="ByCategory",
+            partition=("activeCategory", "kitchen"),
+            key_attributes=("productId", "activeCategory", "nameKey"),
+            limit=2,
+            start=start,
+        )

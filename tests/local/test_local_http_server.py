@@ -276,3 +276,21 @@ def test_every_method_reaches_the_routing(method: str) -> None:
     assert answer.startswith(b"HTTP/1.1 405"), answer
     assert seen == [method]
     assert lines[0].startswith(f"[TestApi] {method} /things -> 405 F")
+
+
+def test_a_304_has_neither_content_nor_content_length() -> None:
+    """RFC 9110 8.6: a 304 may carry Content-Length only as the 200's would be; it carries none."""
+    answer = HttpResponse(304, {"ETag": '"3"', "Cache-Control": "no-cache"}, b"")
+    with (
+        serving(lambda request: (answer, "Fn")) as (server, _),
+        socket.create_connection(server.server_address) as client,
+    ):
+        client.sendall(head("GET", 0) + head("GET", 0))  # two on one connection: the first has no body
+        received = b""
+        while received.count(b"\r\n\r\n") < 2:
+            received += client.recv(4096)
+    first, second = received.split(b"\r\n\r\n")[:2]
+    for response in (first, second):
+        assert response.startswith(b"HTTP/1.1 304 ")
+        assert b'ETag: "3"' in response
+        assert b"content-length" not in response.lower()

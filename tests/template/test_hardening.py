@@ -207,9 +207,17 @@ def test_no_function_environment_carries_a_secret(template: Template) -> None:
                 assert refers_to in secrets, (function.logical_id, name)  # the ARN, not the value
 
 
-def test_the_query_functions_that_sign_cursors_name_the_cursor_secret(template: Template) -> None:
-    for function in ("CatalogQueries", "OrderQueries"):
-        assert template.functions[function].environment["CURSOR_SECRET_ID"] == {"Ref": "CursorSecret"}
+def test_the_functions_that_sign_cursors_or_tokens_name_the_signing_secret(template: Template) -> None:
+    signers = (
+        "CatalogCommands",
+        "CartCommands",
+        "OrderCommands",
+        "CatalogQueries",
+        "CartQueries",
+        "OrderQueries",
+    )
+    for function in signers:
+        assert template.functions[function].environment["SIGNING_SECRET_ID"] == {"Ref": "SigningSecret"}
 
 
 def test_locally_a_dynamic_reference_in_the_environment_is_refused(template: Template) -> None:
@@ -219,7 +227,7 @@ def test_locally_a_dynamic_reference_in_the_environment_is_refused(template: Tem
         template.root,
         "app.handler",
         {},
-        {"CURSOR_SECRET": "{{resolve:secretsmanager:CursorSecret:SecretString}}"},
+        {"CURSOR_SECRET": "{{resolve:secretsmanager:SigningSecret:SecretString}}"},
     )
 
     with pytest.raises(ValueError, match=r"Leaky\.CURSOR_SECRET: a dynamic reference"):

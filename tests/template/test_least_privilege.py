@@ -76,7 +76,7 @@ def parks_in(queue: str) -> Grants:
     return on(queue_arn(queue), "sqs:SendMessage")
 
 
-CURSOR_SECRET = on(secret_arn("CursorSecret"), "secretsmanager:GetSecretValue")
+SIGNING_SECRET = on(secret_arn("SigningSecret"), "secretsmanager:GetSecretValue")
 #: What Powertools Idempotency does with a command's record (shop/http/idempotency.py): PutItem (in
 #: progress, conditional), GetItem (when a failed condition returns no item), UpdateItem (done),
 #: DeleteItem (the command was refused, so a retry runs it again).
@@ -89,12 +89,13 @@ EXPECTED: dict[str, Grants] = {
     "QueryApiFallback": basics("QueryApiFallback"),
     # Catalog
     "CatalogCommands": basics("CatalogCommands")
+    | SIGNING_SECRET
     | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem")
     | IDEMPOTENCY_RECORDS,
     "CatalogQueries": basics("CatalogQueries")
     | table("ProductsView", "GetItem")
     | indexes("ProductsView", "Query")
-    | CURSOR_SECRET,
+    | SIGNING_SECRET,
     "CatalogProjector": basics("CatalogProjector")
     | stream("CatalogEventStore")
     | table("CatalogEventStore", "Query")
@@ -106,10 +107,11 @@ EXPECTED: dict[str, Grants] = {
     | parks_in("StockReservationPolicyDLQ"),
     # Cart
     "CartCommands": basics("CartCommands")
+    | SIGNING_SECRET
     | table("CartEventStore", "PutItem", "Query")
     | table("ProductsView", "GetItem")
     | IDEMPOTENCY_RECORDS,
-    "CartQueries": basics("CartQueries") | table("CartsView", "GetItem"),
+    "CartQueries": basics("CartQueries") | table("CartsView", "GetItem") | SIGNING_SECRET,
     "CartProjector": basics("CartProjector")
     | stream("CartEventStore")
     | table("CartEventStore", "Query")
@@ -117,12 +119,13 @@ EXPECTED: dict[str, Grants] = {
     | parks_in("CartProjectorDLQ"),
     # Orders
     "OrderCommands": basics("OrderCommands")
+    | SIGNING_SECRET
     | table("OrderEventStore", "PutItem", "Query")
     | IDEMPOTENCY_RECORDS,
     "OrderQueries": basics("OrderQueries")
     | table("OrdersView", "GetItem")
     | indexes("OrdersView", "Query")
-    | CURSOR_SECRET,
+    | SIGNING_SECRET,
     "OrderProjector": basics("OrderProjector")
     | stream("OrderEventStore")
     | table("OrderEventStore", "Query")

@@ -62,6 +62,13 @@ def hand_out_clients_from_runtime(layer: Path) -> None:
     )
 
 
+def sign_in_the_edge(layer: Path) -> None:
+    """The edge fetches the signing secret itself (as ``shop.http.signing`` did before the secret's
+    client moved to ``shop.secrets``): every service's ``api`` then reaches Secrets Manager through
+    ``command_response``, not through its wiring, which builds the token codec instead."""
+    add_line(layer / "http" / "consistency.py", "from shop.secrets import signing_secret")
+
+
 def lint_a_copy(tmp_path: Path, edit: Callable[[Path], None] | None) -> subprocess.CompletedProcess[str]:
     """import-linter with this repository's contracts, on a copy of the layer changed by ``edit``."""
     layer = tmp_path / "shop"
@@ -92,7 +99,7 @@ def test_the_copy_of_the_layer_keeps_every_contract(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "edit",
-    [take_the_client, take_boto3_through_a_helper, hand_out_clients_from_runtime],
+    [take_the_client, take_boto3_through_a_helper, hand_out_clients_from_runtime, sign_in_the_edge],
     ids=lambda edit: edit.__name__,
 )
 def test_a_service_module_reaching_dynamodb_other_than_through_its_wiring_breaks_a_contract(

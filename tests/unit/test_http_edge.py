@@ -27,6 +27,7 @@ from shop.errors import (
     ConcurrencyConflict,
     FieldError,
     Forbidden,
+    Hidden,
     InvalidInput,
     NotFound,
     RuleViolated,
@@ -133,6 +134,7 @@ def all_subclasses(cls: type) -> set[type]:
 #: Every ShopError, the status it must become and its problem type (spec section 4).
 MAPPING: list[tuple[ShopError, int, str]] = [
     (NotFound("Product x does not exist."), 404, "urn:shop:problem:not-found"),
+    (Hidden("Cart x does not exist."), 404, "urn:shop:problem:not-found"),  # exactly as NotFound
     (Forbidden("Only administrators may change the catalog."), 403, "urn:shop:problem:forbidden"),
     (RuleViolated("A discontinued product cannot change."), 409, "urn:shop:problem:rule-violated"),
     (ProductDiscontinuedError("Product x is discontinued."), 409, "urn:shop:problem:product-discontinued"),
@@ -489,22 +491,38 @@ def test_the_405_table_knows_greedy_paths() -> None:
     assert template_path("/a/<b>/c/<d>") == "/a/{b}/c/{d}"
 
 
-def test_command_answers_carry_the_id_the_version_and_an_etag() -> None:
+def test_command_answers_carry_the_id_the_version_an_etag_and_a_token() -> None:
     from shop.application import CommandResult  # noqa: PLC0415
+    from shop.http import consistency  # noqa: PLC0415
     from shop.http.responses import command_response, etag, json_response  # noqa: PLC0415
 
+    tokens = consistency.TokenCodec("a-secret-of-enough-length")
+    token = tokens.issue(consistency.Written("product-p-1", 4))
     assert etag(3) == '"3"'
     assert etag(3, 7) == '"3.7"'
     result = CommandResult("p-1", "product-p-1", 4, changed=True)
 
-    created = command_response(result, "productId", status=HTTPStatus.CREATED, location="/products/p-1")
+    created = command_response(
+        result, "productId", tokens=tokens, status=HTTPStatus.CREATED, location="/products/p-1"
+    )
     assert (created.status_code, created.content_type) == (201, "application/json")
-    assert created.headers == {"Content-Type": "application/json", "ETag": '"4"', "Location": "/products/p-1"}
+    assert created.headers == {
+        "Content-Type": "application/json",
+        "ETag": '"4"',
+        "Location": "/products/p-1",
+        "X-Consistency-Token": token,
+    }
     assert json.loads(created.body) == {"productId": "p-1", "version": 4}
 
-    stocked = command_response(result, "productId", version_field="stockVersion", extra={"x": [1]})
+    stocked = command_response(
+        result, "productId", tokens=tokens, version_field="stockVersion", extra={"x": [1]}
+    )
     assert stocked.status_code == 200
-    assert stocked.headers == {"Content-Type": "application/json", "ETag": '"4"'}
+    assert stocked.headers == {
+        "Content-Type": "application/json",
+        "ETag": '"4"',
+        "X-Consistency-Token": token,
+    }
     assert stocked.body == '{"productId":"p-1","stockVersion":4,"x":[1]}'
 
     plain = json_response({"a": 1})
@@ -526,12 +544,15 @@ def test_a_page_answer_binds_its_cursor_to_the_query() -> None:
         asked.append(start)
         return Page([{"id": 1}], {"id": 1} if start is None else None)
 
-    first = page_response(codec, {"category": "c"}, None, fetch)
+    first = page_response(codec, {"category": "c"}, None, fetch, cache_control="public, max-age=5")
     body = json.loads(first.body)
     assert (first.status_code, body["items"]) == (200, [{"id": 1}])
+    assert first.headers["Cache-Control"] == "public, max-age=5"
     assert codec.decode(body["nextCursor"], {"category": "c"}) == {"id": 1}
 
-    last = json.loads(page_response(codec, {"category": "c"}, body["nextCursor"], fetch).body)
+    last = json.loads(
+        page_response(codec, {"category": "c"}, body["nextCursor"], fetch, cache_control="x").body
+    )
     assert last == {"items": [{"id": 1}], "nextCursor": None}
     assert asked == [None, {"id": 1}]
 

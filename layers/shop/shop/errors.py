@@ -24,6 +24,11 @@ class NotFound(ShopError):
     code = "not-found"
 
 
+class Hidden(NotFound):
+    """The resource exists, but not for this caller: answered exactly as ``NotFound`` (existence
+    is not revealed), told apart only where waiting for it to appear would be pointless."""
+
+
 class Forbidden(ShopError):
     """The caller may not do this, whatever the state (a customer changing the catalog, acting for
     another customer). Where existence itself must not be revealed, the answer is ``NotFound``."""

@@ -1,11 +1,14 @@
-"""Secrets Manager, for the adapters that need a secret (the cursor signing key): the process's
-client and one read. Like ``shop.ddb``, only wiring reaches it; services never do."""
+"""Secrets Manager, for the adapters that need a secret (the signing key of cursors and consistency
+tokens): the process's client and one read. Like ``shop.ddb``, only wiring reaches it; services never
+do."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shop.runtime import cached
+from pydantic import Field
+
+from shop.runtime import Settings, cached
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -28,3 +31,15 @@ def secret_string(secret_id: str) -> str:
     """
     value: str = client().get_secret_value(SecretId=secret_id)["SecretString"]
     return value
+
+
+class SigningSettings(Settings):
+    secret_id: str = Field(alias="SIGNING_SECRET_ID", min_length=1)
+
+
+@cached
+def signing_secret() -> str:
+    """The one signing secret (``SIGNING_SECRET_ID``): cursors and consistency tokens are signed with
+    it. Fetched at its first use, once per execution environment: a function that never signs nor
+    checks anything never asks for it."""
+    return secret_string(SigningSettings.from_env().secret_id)

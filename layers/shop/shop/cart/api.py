@@ -9,11 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shop.cart.commands import AddCartItem, CreateCart, SetCartItemQuantity
-from shop.cart.wiring import cart_commands, cart_queries
+from shop.cart.wiring import cart_commands, cart_queries, consistency_tokens, fresh_cart_queries
 from shop.http import contract
+from shop.http.conditional import representation
+from shop.http.consistency import read_your_writes
 from shop.http.identity import caller
 from shop.http.request import command_context, resource_id
-from shop.http.responses import command_response, etag, json_response
+from shop.http.responses import command_response, etag
 from shop.http.router import ShopRouter
 
 commands = ShopRouter()
@@ -25,7 +27,11 @@ queries = ShopRouter()
 def create_cart(body: Annotated[CreateCart, Body()]) -> Response[str]:
     result = cart_commands().create_cart(body, command_context(commands.current_event))
     return command_response(
-        result, "cartId", status=HTTPStatus.CREATED, location=f"/carts/{result.aggregate_id}"
+        result,
+        "cartId",
+        tokens=consistency_tokens(),
+        status=HTTPStatus.CREATED,
+        location=f"/carts/{result.aggregate_id}",
     )
 
 
@@ -34,7 +40,7 @@ def create_cart(body: Annotated[CreateCart, Body()]) -> Response[str]:
 def add_cart_item(cart_id: str, body: Annotated[AddCartItem, Body()]) -> Response[str]:
     cart_id = resource_id(cart_id, "Cart")
     result = cart_commands().add_item(cart_id, body, command_context(commands.current_event))
-    return command_response(result, "cartId")
+    return command_response(result, "cartId", tokens=consistency_tokens())
 
 
 @commands.put("/carts/<cart_id>/items/<product_id>", summary="Set a line's quantity (0 removes it)")
@@ -45,7 +51,7 @@ def set_cart_item_quantity(
     cart_id = resource_id(cart_id, "Cart")
     product_id = resource_id(product_id, "Product")
     result = cart_commands().set_quantity(cart_id, product_id, body, command_context(commands.current_event))
-    return command_response(result, "cartId")
+    return command_response(result, "cartId", tokens=consistency_tokens())
 
 
 @commands.delete("/carts/<cart_id>/items/<product_id>", summary="Remove a line from a cart")
@@ -54,7 +60,7 @@ def remove_cart_item(cart_id: str, product_id: str) -> Response[str]:
     cart_id = resource_id(cart_id, "Cart")
     product_id = resource_id(product_id, "Product")
     result = cart_commands().remove_item(cart_id, product_id, command_context(commands.current_event))
-    return command_response(result, "cartId")
+    return command_response(result, "cartId", tokens=consistency_tokens())
 
 
 @commands.post("/carts/<cart_id>/checkout", summary="Check a cart out; the order follows asynchronously")
@@ -65,6 +71,7 @@ def check_out_cart(cart_id: str) -> Response[str]:
     return command_response(
         result,
         "cartId",
+        tokens=consistency_tokens(),
         status=HTTPStatus.ACCEPTED,
         location=f"/orders/{order_id}",
         extra={"orderId": order_id},
@@ -74,5 +81,13 @@ def check_out_cart(cart_id: str) -> Response[str]:
 @queries.get("/carts/<cart_id>", summary="Get a cart with its lines and subtotal")
 @contract.resource("Cart")
 def get_cart(cart_id: str) -> Response[str]:
-    cart = cart_queries().get(resource_id(cart_id, "Cart"), caller(queries.current_event))
-    return json_response(cart, headers={"ETag": etag(cart["version"])})
+    cart_id = resource_id(cart_id, "Cart")
+    event = queries.current_event
+    asking = caller(event)
+    cart = read_your_writes(
+        event,
+        consistency_tokens,
+        {f"cart-{cart_id}": "version"},
+        lambda fresh: (fresh_cart_queries() if fresh else cart_queries()).get(cart_id, asking),
+    )
+    return representation(event, cart, etag(cart["version"]), private=True)

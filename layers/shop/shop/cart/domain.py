@@ -19,9 +19,10 @@ from shop.domain.aggregate import Aggregate
 from shop.domain.events import DomainEvent
 from shop.domain.money import Money
 from shop.domain.numbers import WHOLE
+from shop.domain.text import identifier, rule
 from shop.errors import FieldError, InvalidInput, NotFound, RuleViolated
 
-CustomerId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+CustomerId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), rule(identifier)]
 AddQuantity = Annotated[StrictInt, Field(ge=1, le=99), WHOLE]
 SetQuantity = Annotated[StrictInt, Field(ge=0, le=99), WHOLE]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shop.application import Caller
-from shop.errors import NotFound
+from shop.errors import Hidden
 from shop.views import View
 from shop.views.lines import priced_lines, sum_of
 
@@ -35,5 +35,5 @@ class CartQueries:
         what = f"Cart {cart_id}"
         row = self._view.existing({"cartId": cart_id}, what)
         if not caller.may_act_for(row["customerId"]):
-            raise NotFound(f"{what} does not exist.")
+            raise Hidden(f"{what} does not exist.")
         return cart_representation(row)

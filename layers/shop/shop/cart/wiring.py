@@ -11,9 +11,11 @@ from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
 from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.http.consistency import TokenCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
+from shop.secrets import signing_secret
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -43,6 +45,18 @@ def cart_commands() -> CartCommands:
 @cached
 def cart_queries() -> CartQueries:
     return CartQueries(DynamoDBView.for_table(CartQuerySettings.from_env().carts_view_table))
+
+
+@cached
+def fresh_cart_queries() -> CartQueries:
+    """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    return CartQueries(DynamoDBView.for_table(CartQuerySettings.from_env().carts_view_table, consistent=True))
+
+
+@cached
+def consistency_tokens() -> TokenCodec:
+    """Signs the ``X-Consistency-Token`` of command answers and checks it on GETs."""
+    return TokenCodec(signing_secret())
 
 
 @cached

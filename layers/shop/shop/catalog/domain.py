@@ -28,11 +28,14 @@ from shop.domain.aggregate import Aggregate
 from shop.domain.events import DomainEvent
 from shop.domain.money import Money
 from shop.domain.numbers import WHOLE
+from shop.domain.text import paragraphs, rule, single_line
 from shop.errors import RuleViolated
 
 Sku = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-ProductName = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[StrictStr, StringConstraints(max_length=2000)]
+ProductName = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), rule(single_line)
+]
+Description = Annotated[StrictStr, StringConstraints(max_length=2000), rule(paragraphs)]
 Category = Annotated[StrictStr, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 ReceiveQuantity = Annotated[StrictInt, Field(ge=1, le=1_000_000), WHOLE]
 

@@ -11,11 +11,12 @@ from shop.catalog.policies import StockReservationPolicy
 from shop.catalog.projection import ProductsProjection
 from shop.catalog.queries import ProductQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.http.consistency import TokenCodec
 from shop.http.cursor import CursorCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
-from shop.secrets import secret_string
+from shop.secrets import signing_secret
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -30,7 +31,6 @@ class CatalogStoreSettings(Settings):
 
 class CatalogQuerySettings(Settings):
     products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
-    cursor_secret_id: str = Field(alias="CURSOR_SECRET_ID", min_length=1)
 
 
 class CatalogProjectorSettings(Settings):
@@ -52,8 +52,21 @@ def product_queries() -> ProductQueries:
 
 
 @cached
+def fresh_product_queries() -> ProductQueries:
+    """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    settings = CatalogQuerySettings.from_env()
+    return ProductQueries(DynamoDBView.for_table(settings.products_view_table, consistent=True))
+
+
+@cached
+def consistency_tokens() -> TokenCodec:
+    """Signs the ``X-Consistency-Token`` of command answers and checks it on GETs."""
+    return TokenCodec(signing_secret())
+
+
+@cached
 def query_cursors() -> CursorCodec:
-    return CursorCodec(secret_string(CatalogQuerySettings.from_env().cursor_secret_id))
+    return CursorCodec(signing_secret())
 
 
 @cached

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shop.errors import BadRequest
+from shop.http.contract import CACHE_CONTROL
 from shop.http.responses import json_response
 from shop.views import Page
 
@@ -40,7 +41,7 @@ def _b64decode(text: str) -> bytes:
 class CursorCodec:
     def __init__(self, secret: str) -> None:
         if len(secret) < 16:
-            raise ValueError("the cursor secret must be at least 16 characters")
+            raise ValueError("the signing secret must be at least 16 characters")
         self._key = secret.encode()
 
     def _sign(self, payload: bytes) -> bytes:
@@ -79,8 +80,12 @@ def page_response(
     query: Mapping[str, Any],
     cursor: str | None,
     fetch: Callable[[dict[str, Any] | None], Page],
+    *,
+    cache_control: str,
 ) -> Response[str]:
     """``{items, nextCursor}`` for one page of a listing; the cursor is bound to ``query``."""
     page = fetch(codec.decode(cursor, query) if cursor else None)
     next_cursor = codec.encode(page.next_position, query) if page.next_position else None
-    return json_response({"items": page.items, "nextCursor": next_cursor})
+    return json_response(
+        {"items": page.items, "nextCursor": next_cursor}, headers={CACHE_CONTROL: cache_control}
+    )

@@ -1,4 +1,4 @@
-"""Success responses: JSON bodies, entity tags, locations."""
+"""Success responses: JSON bodies, entity tags, locations, consistency tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shop.application import CommandResult
+from shop.http.consistency import TokenCodec, token_headers
 from shop.http.contract import ETAG, IDEMPOTENT_REPLAYED, LOCATION
 
 
@@ -32,14 +33,16 @@ def command_response(
     result: CommandResult,
     id_field: str,
     *,
+    tokens: TokenCodec,
     status: HTTPStatus = HTTPStatus.OK,
     location: str | None = None,
     version_field: str = "version",
     extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
-    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"`` (and ``Location`` when created);
+    """``{<id_field>, <version_field>}`` with ``ETag: "<version>"``, ``X-Consistency-Token`` (the
+    stream written and its version, signed by ``tokens``) and, when created, ``Location``;
     ``Idempotent-Replayed: true`` when an earlier run of the same keyed request did the work."""
-    headers = {ETAG: etag(result.version)}
+    headers = {ETAG: etag(result.version), **token_headers(tokens, result.stream_id, result.version)}
     if result.replayed:
         headers[IDEMPOTENT_REPLAYED] = "true"
     if location:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shop.application import Caller
-from shop.errors import NotFound
+from shop.errors import Hidden
 from shop.views import Page, View
 from shop.views.lines import priced_lines
 
@@ -38,7 +38,7 @@ class OrderQueries:
         what = f"Order {order_id}"
         row = self._view.existing({"orderId": order_id}, what)
         if not caller.may_act_for(row["customerId"]):
-            raise NotFound(f"{what} does not exist.")
+            raise Hidden(f"{what} does not exist.")
         return order_representation(row)
 
     def of_customer(

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from shop.application import Repository
 from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.http.consistency import TokenCodec
 from shop.http.cursor import CursorCodec
 from shop.orders.commands import OrderCommands
 from shop.orders.events import order_events
@@ -15,7 +16,7 @@ from shop.orders.queries import OrderQueries
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
-from shop.secrets import secret_string
+from shop.secrets import signing_secret
 from shop.views.dynamodb import DynamoDBView
 
 
@@ -25,7 +26,6 @@ class OrderStoreSettings(Settings):
 
 class OrderQuerySettings(Settings):
     orders_view_table: str = Field(alias="ORDERS_VIEW_TABLE", min_length=3)
-    cursor_secret_id: str = Field(alias="CURSOR_SECRET_ID", min_length=1)
 
 
 class OrderProjectorSettings(Settings):
@@ -58,8 +58,21 @@ def order_queries() -> OrderQueries:
 
 
 @cached
+def fresh_order_queries() -> OrderQueries:
+    """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    table = OrderQuerySettings.from_env().orders_view_table
+    return OrderQueries(DynamoDBView.for_table(table, consistent=True))
+
+
+@cached
+def consistency_tokens() -> TokenCodec:
+    """Signs the ``X-Consistency-Token`` of command answers and checks it on GETs."""
+    return TokenCodec(signing_secret())
+
+
+@cached
 def order_cursors() -> CursorCodec:
-    return CursorCodec(secret_string(OrderQuerySettings.from_env().cursor_secret_id))
+    return CursorCodec(signing_secret())
 
 
 @cached

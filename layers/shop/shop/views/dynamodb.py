@@ -47,6 +47,7 @@ class DynamoDBView(View):
         newest_first: bool = False,
     ) -> Page:
         """Asks for one item more than ``limit`` so the last page is known to be last (no empty page)."""
+        start = self.checked_start(start, partition, key_attributes)
         name, value = partition
         query: dict[str, Any] = {
             "TableName": self.table_name,

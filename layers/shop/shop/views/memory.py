@@ -39,6 +39,7 @@ class InMemoryView(View):
         start: Mapping[str, Any] | None = None,
         newest_first: bool = False,
     ) -> Page:
+        start = self.checked_start(start, partition, key_attributes)
         partition_attribute, value = partition
         _, sort_attribute = self._indexes[index]
         with self._lock:

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shop.errors import NotFound
+from shop.errors import BadRequest, NotFound
 
 Row = dict[str, Any]
+#: DynamoDB's limit on a sort key value; partition keys may have 2048 bytes, no key value here needs either.
+MAX_KEY_BYTES = 1024
 #: Attribute changes a projection makes to a row; ``None`` removes the attribute.
 Changes = Mapping[str, Any]
 
@@ -44,6 +46,24 @@ class View(ABC):
         ``key_attributes`` name the table key and the index key: the last row's values of them are
         the position of the next page, which ``start`` takes back.
         """
+
+    @staticmethod
+    def checked_start(
+        start: Mapping[str, Any] | None, partition: tuple[str, str], key_attributes: Sequence[str]
+    ) -> Mapping[str, Any] | None:
+        """``start`` if it is a position ``page`` could have returned for this partition, else
+        ``BadRequest``: exactly the key attributes, each a non-empty string within DynamoDB's key
+        size, and the partition's own value (a signed cursor is genuine, not necessarily sane)."""
+        if start is None:
+            return None
+        name, value = partition
+        if (
+            set(start) != set(key_attributes)
+            or start.get(name) != value
+            or not all(isinstance(v, str) and 0 < len(v.encode()) <= MAX_KEY_BYTES for v in start.values())
+        ):
+            raise BadRequest("The cursor is invalid; start again without one.")
+        return start
 
     def existing(self, key: Mapping[str, str], what: str, *, checkpoint: str = "version") -> Row:
         """The row of a resource that exists, else ``NotFound`` naming ``what``.
