@@ -231,3 +231,11 @@ def test_totals_may_exceed_the_price_cap(carts, catalog) -> None:
     add(carts, cart_id, MUG, 2)
     result, _ = carts.check_out(cart_id, CTX)
     assert result.changed
+
+
+@pytest.mark.parametrize("customer_id", ["x" * 65, " alice", "a\x00b", None])
+def test_a_refused_customer_id_is_reported_on_the_field(customer_id: object) -> None:
+    """As a patch's name: not on pydantic's union branches (``customerId.constrained-str``)."""
+    with pytest.raises(ValidationError) as refused:
+        CreateCart.model_validate({"customerId": customer_id})
+    assert [error["loc"] for error in refused.value.errors()] == [("customerId",)]

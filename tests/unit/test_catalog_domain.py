@@ -159,6 +159,25 @@ def test_patch_needs_at_least_one_field_and_no_nulls() -> None:
     assert ChangeProductDetails.model_validate({"description": None}).description == ""
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a\u202eb"}, "name"),
+        ({"name": None}, "name"),
+        ({"category": "Not A Category"}, "category"),
+        ({"category": None}, "category"),
+    ],
+)
+def test_a_refused_field_of_a_patch_is_reported_on_the_field(body: dict[str, object], field: str) -> None:
+    """Fields that may be left out but not be null were ``X | SkipJsonSchema[None]``: pydantic
+    validated them as a union and reported each refusal on its branches (``name.constrained-str``
+    and ``name.none``), so the 422's ``errors`` named no field the client sent."""
+    with pytest.raises(ValidationError) as refused:
+        ChangeProductDetails.model_validate(body)
+    assert [error["loc"] for error in refused.value.errors()] == [(field,)]
+
+
 def test_change_price_records_the_previous_price(catalog, store) -> None:
     product_id = create(catalog)
     catalog.change_price(product_id, price(999), CTX)

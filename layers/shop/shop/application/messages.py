@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    kept = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(kept) == 1:
+        schema.update(kept[0])
+    elif kept:
+        schema["anyOf"] = kept
+
+
+def omissible() -> Any:
+    """The default of a command field ``X | None`` that may be left out but not sent as ``null`` (a
+    ``mode="before"`` validator refuses null): the JSON schema offers no null. Unlike
+    ``X | SkipJsonSchema[None]``, pydantic then validates it as a nullable ``X``, not as a union, so
+    a refused value is reported on the field itself (``name``), not on pydantic's union branches
+    (``name.constrained-str`` and ``name.none``)."""
+    return Field(default=None, json_schema_extra=_without_null)
 
 
 class Message(BaseModel):

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from shop.application import CommandContext, CommandResult, Repository, earlier_run, run_command
-from shop.application.messages import Command
+from shop.application.messages import Command, omissible
 from shop.cart.domain import AddQuantity, Cart, CustomerId, ListedProduct, SetQuantity, UnknownProduct
 from shop.eventstore.store import ConcurrencyError
 
@@ -25,7 +24,7 @@ class CreateCart(Command):
     """``{}`` is a cart for the caller; ``customerId`` names a customer the caller may act for
     (themself, or anyone for an admin)."""
 
-    customer_id: CustomerId | SkipJsonSchema[None] = None  # null is refused: no null in the documents
+    customer_id: CustomerId | None = omissible()  # null is refused: no null in the documents
 
     @field_validator("customer_id", mode="before")
     @classmethod

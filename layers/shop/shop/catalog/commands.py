@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ConfigDict, field_validator, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from shop.application import Caller, CommandContext, CommandResult, Repository, earlier_run, run_command
-from shop.application.messages import Command
+from shop.application.messages import Command, omissible
 from shop.catalog.domain import (
     Category,
     Description,
@@ -38,9 +37,9 @@ class ChangeProductDetails(Command):
     # What the OpenAPI documents say: at least one field; null only for the description.
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
-    name: ProductName | SkipJsonSchema[None] = None
+    name: ProductName | None = omissible()
     description: Description | None = None
-    category: Category | SkipJsonSchema[None] = None
+    category: Category | None = omissible()
 
     @field_validator("name", "category", mode="before")
     @classmethod
