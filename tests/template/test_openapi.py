@@ -152,11 +152,19 @@ def test_single_resources_are_conditional_and_consistent_reads_and_listings_cach
         unavailable = resolve(document, operation["responses"]["503"])
         assert unavailable["headers"][contract.RETRY_AFTER]["required"] is True
         assert answer["headers"][contract.CACHE_CONTROL]["required"] is True
+        # the one value the route answers: a shared cache may keep only a public route's answer
+        kind = contract.Kind.RESOURCE if path.endswith("}") else contract.Kind.LISTING
+        cache = contract.cache_control(kind, public=operation.get("security") == [])
+        assert answer["headers"][contract.CACHE_CONTROL]["schema"]["enum"] == [cache], path
+        assert cache.startswith("private") is (path != "/products" and path != "/products/{productId}")
         if path.endswith("}"):  # one resource
             assert {contract.CONSISTENCY_TOKEN, contract.IF_NONE_MATCH} <= headers, path
             assert answer["headers"][contract.ETAG]["required"] is True
             assert "content" not in operation["responses"]["304"]
             assert set(operation["responses"]["304"]["headers"]) == {contract.ETAG, contract.CACHE_CONTROL}
+            assert operation["responses"]["304"]["headers"][contract.CACHE_CONTROL]["schema"]["enum"] == [
+                cache
+            ]
         else:
             assert not {contract.CONSISTENCY_TOKEN, contract.IF_NONE_MATCH} & headers, path
             assert "304" not in operation["responses"]
@@ -179,9 +187,16 @@ def test_every_error_is_a_problem_but_api_gateways_own(
                 assert content == {
                     "application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}
                 }
-            elif status == "422":
+            elif status == "422":  # a body that fails validation, or a reused Idempotency-Key
                 assert content == {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}
+                    "application/problem+json": {
+                        "schema": {
+                            "anyOf": [
+                                {"$ref": "#/components/schemas/ValidationProblem"},
+                                {"$ref": "#/components/schemas/Problem"},
+                            ]
+                        }
+                    }
                 }
                 assert "errors" in schemas["ValidationProblem"]["required"]
             else:
@@ -266,15 +281,37 @@ def test_request_bodies_allow_null_only_where_the_code_does(generated: dict[str,
 
 
 def test_the_edge_reads_the_headers_the_documents_name() -> None:
-    """One declaration: the edge reads ``If-Match`` and ``X-Correlation-Id`` by the contract's names."""
+    """One declaration: the edge reads ``If-Match``, ``X-Correlation-Id``, ``If-None-Match`` and
+    ``X-Consistency-Token`` by the contract's names."""
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2  # noqa: PLC0415
 
+    from shop.http.conditional import representation  # noqa: PLC0415
+    from shop.http.consistency import TokenCodec, Written, read_your_writes  # noqa: PLC0415
     from shop.http.request import correlation_id, expected_version  # noqa: PLC0415
 
-    headers = {contract.IF_MATCH.lower(): '"7"', contract.CORRELATION_ID.lower(): "c-1"}
+    tokens = TokenCodec("a-secret-of-enough-length")
+    headers = {
+        contract.IF_MATCH.lower(): '"7"',
+        contract.CORRELATION_ID.lower(): "c-1",
+        contract.IF_NONE_MATCH.lower(): '"3"',
+        contract.CONSISTENCY_TOKEN.lower(): tokens.issue(Written("cart-1", 3)),
+    }
     event = APIGatewayProxyEventV2({"headers": headers, "requestContext": {"requestId": "r"}})
     assert expected_version(event) == 7
     assert correlation_id(event) == "c-1"
+    reads: list[bool] = []
+
+    def read(fresh: bool) -> dict[str, Any]:
+        reads.append(fresh)
+        return {"version": 3}
+
+    row = read_your_writes(event, lambda: tokens, {"cart-1": "version"}, read)
+    assert reads == [True]  # the token was read: a strongly consistent read
+    answer = representation(event, row, '"3"', private=True)
+    assert answer.status_code == 304
+    assert answer.headers[contract.CACHE_CONTROL] == contract.cache_control(
+        contract.Kind.RESOURCE, public=False
+    )
 
 
 def test_no_function_loads_the_generator_or_the_representations(template: Template) -> None:

@@ -22,7 +22,12 @@ from shop.domain.numbers import WHOLE
 from shop.domain.text import identifier, rule
 from shop.errors import FieldError, InvalidInput, NotFound, RuleViolated
 
-CustomerId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64), rule(identifier)]
+CustomerId = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=64),
+    rule(identifier),
+    Field(description="No whitespace around it, no control or bidi-override characters, something visible."),
+]
 AddQuantity = Annotated[StrictInt, Field(ge=1, le=99), WHOLE]
 SetQuantity = Annotated[StrictInt, Field(ge=0, le=99), WHOLE]
 

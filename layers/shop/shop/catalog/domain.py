@@ -33,9 +33,20 @@ from shop.errors import RuleViolated
 
 Sku = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 ProductName = Annotated[
-    StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), rule(single_line)
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    rule(single_line),
+    Field(description="One line, trimmed; no control or bidi-override characters, something visible."),
 ]
-Description = Annotated[StrictStr, StringConstraints(max_length=2000), rule(paragraphs)]
+Description = Annotated[
+    StrictStr,
+    StringConstraints(max_length=2000),
+    rule(paragraphs),
+    Field(
+        description="Empty, or text with something visible; tabs and line breaks, no other control "
+        "characters."
+    ),
+]
 Category = Annotated[StrictStr, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 ReceiveQuantity = Annotated[StrictInt, Field(ge=1, le=1_000_000), WHOLE]
 

@@ -2,7 +2,8 @@
 
 A single resource answers with its ``ETag`` and ``Cache-Control: no-cache`` (``private, no-cache``
 for a customer's cart or order): caches may keep it, but must ask again, and ``If-None-Match``
-makes asking cheap: 304, no body. Listings may be reused for a few seconds (``LISTING``).
+makes asking cheap: 304, no body. Listings may be reused for a few seconds (``*_LISTING``). The
+values are the contract's (``shop.http.contract.cache_control``), which the OpenAPI documents state.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from shop.http.contract import CACHE_CONTROL, ETAG, IF_NONE_MATCH
+from shop.http.contract import CACHE_CONTROL, ETAG, IF_NONE_MATCH, Kind, cache_control
 from shop.http.responses import json_response
 
 #: A shop's browse page: any cache may reuse it for 5 s (a product appears or changes that late).
-PUBLIC_LISTING = "public, max-age=5"
+PUBLIC_LISTING = cache_control(Kind.LISTING, public=True)
 #: A customer's own listing: only their browser may keep it (it answers a request with a token).
-PRIVATE_LISTING = "private, max-age=5"
-PUBLIC_RESOURCE = "no-cache"
-PRIVATE_RESOURCE = "private, no-cache"
+PRIVATE_LISTING = cache_control(Kind.LISTING, public=False)
+PUBLIC_RESOURCE = cache_control(Kind.RESOURCE, public=True)
+PRIVATE_RESOURCE = cache_control(Kind.RESOURCE, public=False)
 
 #: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc = %x21 / %x23-7E / obs-text (RFC 9110 8.8.3)
 _ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"')

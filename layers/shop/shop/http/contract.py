@@ -117,7 +117,13 @@ RESPONSE_HEADERS: Mapping[str, HeaderSpec] = {
         ),
         HeaderSpec(
             CACHE_CONTROL,
-            "Listings: `public, max-age=5`. Single resources: `no-cache` (revalidate with `If-None-Match`).",
+            "Listings may be reused for 5 s: `public, max-age=5` (a customer's orders: `private, "
+            "max-age=5`). Single resources must be revalidated (`If-None-Match`): `no-cache` (a cart "
+            "or an order: `private, no-cache`). Only a public route's answer may sit in a shared cache.",
+            {
+                "type": "string",
+                "enum": ["public, max-age=5", "private, max-age=5", "no-cache", "private, no-cache"],
+            },
         ),
         HeaderSpec(
             WWW_AUTHENTICATE,
@@ -174,8 +180,22 @@ def resource(representation: str) -> Callable[[F], F]:
 
 
 def listing(representation: str) -> Callable[[F], F]:
-    """A page of a listing: ``{items, nextCursor}`` with ``Cache-Control: public, max-age=5``."""
+    """A page of a listing: ``{items, nextCursor}`` with ``Cache-Control: <public|private>, max-age=5``."""
     return _answers(Answer(Kind.LISTING, representation))
+
+
+#: Seconds any cache may reuse a page of a listing (a product appears or changes that late).
+LISTING_MAX_AGE = 5
+
+
+def cache_control(kind: Kind, *, public: bool) -> str:
+    """The ``Cache-Control`` of a Query API answer (``shop.http.conditional``): a listing's page may
+    be reused for ``LISTING_MAX_AGE`` s, a single resource must be revalidated. Only a public route's
+    answer may be kept by a shared cache; a customer's cart, order or orders (an authorized route)
+    only by their browser, or a shared cache would hand them to the next customer."""
+    if kind is Kind.LISTING:
+        return f"{'public' if public else 'private'}, max-age={LISTING_MAX_AGE}"
+    return "no-cache" if public else "private, no-cache"
 
 
 def answer_of(func: Callable[..., Any]) -> Answer | None:

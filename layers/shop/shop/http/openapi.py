@@ -81,6 +81,8 @@ class _Problem:
     schema: type[BaseModel] = Problem
     headers: Mapping[str, bool] = field(default_factory=dict)  # header name -> required
     media_type: str = PROBLEM_JSON
+    #: Other shapes the same status may have (``anyOf``): a 422 without ``errors``.
+    alternatives: tuple[type[BaseModel], ...] = ()
 
     @property
     def name(self) -> str:
@@ -128,8 +130,9 @@ PROBLEMS = {
         _Problem(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "The body fails validation (`errors` says where), or an `Idempotency-Key` is reused "
-            "with another body.",
+            "with another body (a `Problem` without `errors`: `urn:shop:problem:idempotency-key-reused`).",
             ValidationProblem,
+            alternatives=(Problem,),
         ),
         _Problem(
             HTTPStatus.TOO_MANY_REQUESTS,
@@ -194,10 +197,11 @@ def success_headers(answer: Answer) -> dict[str, bool]:
     return {contract.CACHE_CONTROL: True}
 
 
-def _headers(headers: Mapping[str, bool]) -> dict[str, Any]:
-    """Header objects (name -> required) from their one declaration in ``shop.http.contract``."""
+def _headers(headers: Mapping[str, bool], *, cache: str | None = None) -> dict[str, Any]:
+    """Header objects (name -> required) from their one declaration in ``shop.http.contract``;
+    ``cache``: the one ``Cache-Control`` value the route answers (``contract.cache_control``)."""
     specs = contract.RESPONSE_HEADERS
-    return {
+    objects = {
         name: {
             "description": specs[name].description,
             "required": required,
@@ -205,6 +209,9 @@ def _headers(headers: Mapping[str, bool]) -> dict[str, Any]:
         }
         for name, required in headers.items()
     }
+    if cache is not None and contract.CACHE_CONTROL in objects:
+        objects[contract.CACHE_CONTROL]["schema"] = {"type": "string", "enum": [cache]}
+    return objects
 
 
 # ---------------------------------------------------------------- the document
@@ -319,21 +326,22 @@ def _operation(
         has_ids=has_ids,
         has_if_match=contract.IF_MATCH in headers,
     )
-    result["responses"] = _responses(answer, problems)
+    result["responses"] = _responses(answer, problems, public=operation.public)
     return result
 
 
-def _responses(answer: Answer, problems: Iterable[int]) -> dict[str, Any]:
+def _responses(answer: Answer, problems: Iterable[int], *, public: bool) -> dict[str, Any]:
+    cache = None if answer.kind is Kind.COMMAND else contract.cache_control(answer.kind, public=public)
     success: dict[str, Any] = {
         "description": _success_description(answer),
-        "headers": _headers(success_headers(answer)),
+        "headers": _headers(success_headers(answer), cache=cache),
         "content": {JSON: {"schema": {"$ref": f"{SCHEMAS}{answer.representation}"}}},
     }
     responses: dict[str, Any] = {str(int(answer.status)): success}
     if answer.kind is Kind.RESOURCE:
         responses["304"] = {
             "description": "Not modified: the representation still has an entity tag of `If-None-Match`.",
-            "headers": _headers({contract.ETAG: True, contract.CACHE_CONTROL: True}),
+            "headers": _headers({contract.ETAG: True, contract.CACHE_CONTROL: True}, cache=cache),
         }
     for status in problems:
         responses[str(status)] = {"$ref": f"#/components/responses/{PROBLEMS[HTTPStatus(status)].name}"}
@@ -425,7 +433,7 @@ def _components(
     models: Mapping[str, type[BaseModel]],
     auth: BearerAuth | None,
 ) -> dict[str, Any]:
-    problem_models = {p.schema for p in PROBLEMS.values()}
+    problem_models = {model for p in PROBLEMS.values() for model in (p.schema, *p.alternatives)}
     schemas: dict[str, Any] = {}
     sources = [*(g["components"] for g in generated.values()), _schemas([*models.values(), *problem_models])]
     for source in sources:
@@ -435,9 +443,10 @@ def _components(
             schemas[name] = schema
     responses = {}
     for problem in PROBLEMS.values():
+        refs = [{"$ref": f"{SCHEMAS}{model.__name__}"} for model in (problem.schema, *problem.alternatives)]
         responses[problem.name] = {
             "description": problem.description,
-            "content": {problem.media_type: {"schema": {"$ref": f"{SCHEMAS}{problem.schema.__name__}"}}},
+            "content": {problem.media_type: {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}},
         }
         if problem.headers:
             responses[problem.name]["headers"] = _headers(problem.headers)
