@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop.http.conditional import entity_tags, none_match
@@ -52,6 +52,7 @@ def test_a_comma_inside_an_entity_tag_is_part_of_it() -> None:
 etagc = st.text(st.sampled_from([chr(c) for c in [0x21, *range(0x23, 0x7F)]]), max_size=10)
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(
     st.lists(st.tuples(st.booleans(), etagc), min_size=1, max_size=6), st.sampled_from([",", ", ", " ,\t"])
 )

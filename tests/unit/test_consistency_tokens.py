@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop.errors import BadRequest, Hidden, NotFound
@@ -32,6 +32,7 @@ streams = st.text(
 versions = st.integers(min_value=0, max_value=2**53)
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(streams, versions)
 def test_a_token_is_url_safe_and_says_what_was_written(stream_id: str, version: int) -> None:
     token = CODEC.issue(Written(stream_id, version))
@@ -39,6 +40,7 @@ def test_a_token_is_url_safe_and_says_what_was_written(stream_id: str, version: 
     assert CODEC.read(token) == Written(stream_id, version)
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(streams, versions, st.data())
 def test_any_change_to_a_token_is_detected(stream_id: str, version: int, data: st.DataObject) -> None:
     token = CODEC.issue(Written(stream_id, version))
@@ -185,6 +187,7 @@ def test_a_resource_the_caller_may_not_see_is_not_waited_for() -> None:
     assert clock.pauses == []
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(st.lists(st.integers(1, 30), max_size=20), st.integers(1, 10))
 def test_never_more_than_six_reads_nor_more_than_the_budget(delays: list[int], wanted: int) -> None:
     clock = Clock()

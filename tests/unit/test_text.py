@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop.domain.text import BIDI_CONTROLS, INVISIBLE, allowed, identifier, paragraphs, single_line
@@ -91,6 +91,7 @@ def _acceptable(character: str) -> bool:
     return unicodedata.category(character) not in ("Cc", "Cs") and character not in BIDI_CONTROLS
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(st.text(min_size=1).filter(lambda t: not all(_acceptable(c) for c in t)))
 def test_any_text_with_a_forbidden_character_is_refused(value: str) -> None:
     for rule in (single_line, identifier):
@@ -99,6 +100,7 @@ def test_any_text_with_a_forbidden_character_is_refused(value: str) -> None:
         assert not allowed(paragraphs, value)
 
 
+@settings(deadline=None)  # no timing in unit tests (a loaded machine is slow)
 @given(st.text(st.characters(categories=["L", "N", "P", "S"]), min_size=1))
 def test_any_text_of_letters_numbers_punctuation_and_symbols_is_accepted(value: str) -> None:
     if any(c not in INVISIBLE for c in value):
