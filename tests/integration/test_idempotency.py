@@ -121,6 +121,10 @@ def test_the_same_key_with_another_body_is_a_422_and_appends_nothing(
 
     problem = assert_problem(other, 422, "idempotency-key-reused")
     assert "another request body" in problem["detail"]
+    # A 422 names what is wrong, field by field (spec §4 "Errors"; the fuzzer holds every 422 to it).
+    assert problem["errors"] == [
+        {"field": "Idempotency-Key", "message": "was used with another request body"}
+    ]
     assert commits(stack) == before
 
 

@@ -154,7 +154,9 @@ def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
     return {
         "statusCode": problem.status.value,
         "headers": {"Content-Type": PROBLEM_JSON, **problem.headers},
-        "body": json.dumps(problem_body(problem.status, problem.detail, code=problem.code)),
+        "body": json.dumps(
+            problem_body(problem.status, problem.detail, code=problem.code, errors=problem.errors)
+        ),
         "isBase64Encoded": False,
     }
 

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import Field
 
-from shop.errors import Forbidden
+from shop.errors import FieldError, Forbidden
+from shop.http.contract import IDEMPOTENCY_KEY
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
 from shop.runtime import Settings, cached
@@ -150,6 +151,7 @@ def _once(digest: str, body: Any, context: Any, resolve: Callable[[], ProxyRespo
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "This Idempotency-Key was used with another request body; use a new key for a new request.",
             code="idempotency-key-reused",
+            errors=[FieldError(IDEMPOTENCY_KEY, "was used with another request body")],
         ) from None
     except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError):
         raise HttpProblem(

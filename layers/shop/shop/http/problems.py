@@ -50,12 +50,14 @@ class HttpProblem(Exception):
         *,
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
+        errors: Sequence[FieldError] = (),
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.code = code or status.phrase.lower().replace(" ", "-")
         self.headers = dict(headers or {})
+        self.errors = tuple(errors)
 
 
 def problem_body(
@@ -98,7 +100,7 @@ def from_shop_error(error: ShopError) -> Response[str]:
 
 
 def from_http_problem(error: HttpProblem) -> Response[str]:
-    return problem(error.status, error.detail, code=error.code, headers=error.headers)
+    return problem(error.status, error.detail, code=error.code, errors=error.errors, headers=error.headers)
 
 
 def from_validation_error(error: RequestValidationError) -> Response[str]:
