@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import Field
 
 from shop.errors import FieldError, Forbidden
-from shop.http.contract import IDEMPOTENCY_KEY
+from shop.http.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RETRY_AFTER
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
 from shop.runtime import Settings, cached
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 HEADER = "idempotency-key"
-REPLAYED_HEADER = "Idempotent-Replayed"
+REPLAYED_HEADER = IDEMPOTENT_REPLAYED
 #: How long an answer is kept for its key (and a key stays taken): 24 hours.
 EXPIRES_AFTER_SECONDS = 24 * 60 * 60
 #: What a 409 for a request still in progress tells the client to wait, in seconds.
@@ -158,7 +158,7 @@ def _once(digest: str, body: Any, context: Any, resolve: Callable[[], ProxyRespo
             HTTPStatus.CONFLICT,
             "A request with this Idempotency-Key is still in progress; retry it shortly.",
             code="idempotency-key-in-progress",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            headers={RETRY_AFTER: str(RETRY_AFTER_SECONDS)},
         ) from None
     except IdempotencyPersistenceLayerError as error:
         return _unrecorded(answered, error)
@@ -179,7 +179,7 @@ def _unrecorded(answered: list[ProxyResponse], error: Exception) -> ProxyRespons
         HTTPStatus.SERVICE_UNAVAILABLE,
         "Idempotency-Key records cannot be kept right now; retry shortly.",
         code="idempotency-unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={RETRY_AFTER: str(RETRY_AFTER_SECONDS)},
     ) from None
 
 

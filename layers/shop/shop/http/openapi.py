@@ -81,8 +81,6 @@ class _Problem:
     schema: type[BaseModel] = Problem
     headers: Mapping[str, bool] = field(default_factory=dict)  # header name -> required
     media_type: str = PROBLEM_JSON
-    #: Other shapes the same status may have (``anyOf``): a 422 without ``errors``.
-    alternatives: tuple[type[BaseModel], ...] = ()
 
     @property
     def name(self) -> str:
@@ -129,10 +127,9 @@ PROBLEMS = {
         _Problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "A body that is not JSON (`application/json`)."),
         _Problem(
             HTTPStatus.UNPROCESSABLE_ENTITY,
-            "The body fails validation (`errors` says where), or an `Idempotency-Key` is reused "
-            "with another body (a `Problem` without `errors`: `urn:shop:problem:idempotency-key-reused`).",
+            "The body fails validation, or an `Idempotency-Key` is reused with another body "
+            "(`urn:shop:problem:idempotency-key-reused`); `errors` says where.",
             ValidationProblem,
-            alternatives=(Problem,),
         ),
         _Problem(
             HTTPStatus.TOO_MANY_REQUESTS,
@@ -433,7 +430,7 @@ def _components(
     models: Mapping[str, type[BaseModel]],
     auth: BearerAuth | None,
 ) -> dict[str, Any]:
-    problem_models = {model for p in PROBLEMS.values() for model in (p.schema, *p.alternatives)}
+    problem_models = {p.schema for p in PROBLEMS.values()}
     schemas: dict[str, Any] = {}
     sources = [*(g["components"] for g in generated.values()), _schemas([*models.values(), *problem_models])]
     for source in sources:
@@ -443,10 +440,9 @@ def _components(
             schemas[name] = schema
     responses = {}
     for problem in PROBLEMS.values():
-        refs = [{"$ref": f"{SCHEMAS}{model.__name__}"} for model in (problem.schema, *problem.alternatives)]
         responses[problem.name] = {
             "description": problem.description,
-            "content": {problem.media_type: {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}},
+            "content": {problem.media_type: {"schema": {"$ref": f"{SCHEMAS}{problem.schema.__name__}"}}},
         }
         if problem.headers:
             responses[problem.name]["headers"] = _headers(problem.headers)
