@@ -49,7 +49,25 @@ FORGED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"category": None},
         {"productId": "p", "activeListing": None, "nameKey": "n"},
     ),
+    (
+        "an unpaired surrogate in a sort key",
+        "/products?category=kitchen",
+        {"category": "kitchen"},
+        PRODUCTS | {"nameKey": "\ud800"},
+    ),
+    (
+        "an unpaired surrogate in the table key",
+        "/products",
+        {"category": None},
+        {"productId": "\udfff", "activeListing": "ACTIVE", "nameKey": "n"},
+    ),
     ("another customer", "/customers/alice/orders", {"customerId": "alice"}, ORDERS | {"customerId": "bob"}),
+    (
+        "an unpaired surrogate in a key",
+        "/customers/alice/orders",
+        {"customerId": "alice"},
+        ORDERS | {"orderId": "\ud83d"},
+    ),
     ("a number as a key", "/customers/alice/orders", {"customerId": "alice"}, ORDERS | {"placedKey": 1.5}),
     (
         "a key missing",

@@ -52,15 +52,16 @@ class View(ABC):
         start: Mapping[str, Any] | None, partition: tuple[str, str], key_attributes: Sequence[str]
     ) -> Mapping[str, Any] | None:
         """``start`` if it is a position ``page`` could have returned for this partition, else
-        ``BadRequest``: exactly the key attributes, each a non-empty string within DynamoDB's key
-        size, and the partition's own value (a signed cursor is genuine, not necessarily sane)."""
+        ``BadRequest``: exactly the key attributes, each a non-empty string of UTF-8 (no unpaired
+        surrogate) within DynamoDB's key size, and the partition's own value (a signed cursor is
+        genuine, not necessarily sane)."""
         if start is None:
             return None
         name, value = partition
         if (
             set(start) != set(key_attributes)
             or start.get(name) != value
-            or not all(isinstance(v, str) and 0 < len(v.encode()) <= MAX_KEY_BYTES for v in start.values())
+            or not all(_key_value(v) for v in start.values())
         ):
             raise BadRequest("The cursor is invalid; start again without one.")
         return start
@@ -92,3 +93,15 @@ class ReadTable(Protocol):
         """Apply ``changes`` and set ``checkpoint`` to ``new`` iff it is ``expected`` (0 = absent);
         else ``CheckpointMoved`` and nothing changes."""
         ...
+
+
+def _key_value(value: Any) -> bool:
+    """Whether ``value`` can be a key value of a read table: a string that UTF-8 can encode (JSON's
+    ``"\\ud800"`` decodes to one it cannot), of 1 to ``MAX_KEY_BYTES`` bytes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        return False
+    return 0 < size <= MAX_KEY_BYTES
