@@ -72,6 +72,26 @@ def test_text_of_any_script_with_line_breaks_in_descriptions_is_stored_as_sent(s
     assert cleared.status == 200, cleared.body
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"], ids=["LINE SEPARATOR", "PARAGRAPH SEPARATOR"])
+def test_a_name_or_customer_id_is_one_line_a_description_may_hold_paragraphs(
+    stack: Any, separator: str
+) -> None:
+    """U+2028 and U+2029 break lines as LF does (in browsers, logs, JavaScript before ES2019), but are
+    not control characters: a name or a customer id holding one is two lines, and is refused."""
+    assert stack.command("POST", "/products", PRODUCT).status == 201
+    product = Product.id_for_sku("TEXT-1")
+    two_lines = f"Mug{separator}Sale: 90% off"
+    before = events_stored(stack)
+
+    assert_refused(stack.command("POST", "/products", PRODUCT | {"sku": "TEXT-2", "name": two_lines}), "name")
+    assert_refused(stack.command("PATCH", f"/products/{product}", {"name": two_lines}), "name")
+    assert_refused(stack.command("POST", "/carts", {"customerId": f"alice{separator}bob"}), "customerId")
+    assert events_stored(stack) == before
+
+    described = stack.command("PATCH", f"/products/{product}", {"description": two_lines})
+    assert described.status == 200, described.body
+
+
 @pytest.mark.parametrize("customer", ["%20", "%E2%80%AE", "alice%00", "%20alice"])
 def test_a_customer_id_no_cart_could_have_has_no_orders_to_list(stack: Any, customer: str) -> None:
     response = stack.query("GET", f"/customers/{customer}/orders")

@@ -26,7 +26,10 @@ CustomerId = Annotated[
     StrictStr,
     StringConstraints(min_length=1, max_length=64),
     rule(identifier),
-    Field(description="No whitespace around it, no control or bidi-override characters, something visible."),
+    Field(
+        description="One line, no whitespace around it, no control or bidi-override characters, "
+        "something visible."
+    ),
 ]
 AddQuantity = Annotated[StrictInt, Field(ge=1, le=99), WHOLE]
 SetQuantity = Annotated[StrictInt, Field(ge=0, le=99), WHOLE]

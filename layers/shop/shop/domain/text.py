@@ -5,6 +5,8 @@ the field) are:
 
 * control characters (Unicode category ``Cc``: C0 ``U+0000``-``U+001F`` with NUL, BEL, ESC; DEL;
   C1 ``U+0080``-``U+009F``), except tab, line feed and carriage return in a description;
+* in a name or a customer id, the line and paragraph separators ``U+2028``/``U+2029`` (categories
+  ``Zl``, ``Zp``): they break the line as a line feed does, and a name is one line;
 * the bidirectional embeddings, overrides and isolates ``U+202A``-``U+202E`` and ``U+2066``-``U+2069``,
   which reorder the text around them (``"\\u202egnp.exe"`` shows as ``exe.png``); the marks
   ``U+200E``/``U+200F`` stay allowed: they reorder nothing;
@@ -28,6 +30,8 @@ from pydantic import BeforeValidator
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 #: Line structure a description may have.
 LINE_BREAKS = frozenset("\t\n\r")
+#: Line and paragraph separators: not control characters, but line breaks all the same.
+SEPARATORS = frozenset("\u2028\u2029")
 #: Characters that are neither whitespace nor ``Cf`` but render as nothing on their own.
 INVISIBLE = frozenset(
     "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
@@ -45,6 +49,8 @@ def _refused(character: str, *, line_breaks: bool) -> str | None:
         return f"must not contain bidirectional override or isolate characters (U+{ord(character):04X})"
     if category == "Cs":
         return "must not contain unpaired surrogates"
+    if character in SEPARATORS and not line_breaks:
+        return f"must be a single line (U+{ord(character):04X} breaks it)"
     return None
 
 
