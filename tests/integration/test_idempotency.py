@@ -420,3 +420,80 @@ def test_a_retry_of_a_run_that_died_after_appending_is_answered_from_its_commit(
         stack.pump()
         order = stack.query("GET", f"/orders/{replayed['orderId']}", as_user=user)
         assert order.json()["cartId"] == shop["cart"]
+
+
+# ------------------------------------------------------------ after the key's 24 hours
+def a_day_passes(stack: Any) -> None:
+    """The key's lifetime passes: every record is past its expiry (Powertools treats it as absent,
+    as DynamoDB's TTL may take days to delete it) and every commit is 25 hours old."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    past = int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
+    for record in records(stack):
+        stack.clients.dynamodb.update_item(
+            TableName=stack.physical["IdempotencyTable"],
+            Key={"id": record["id"]},
+            UpdateExpression="SET expiration = :past",
+            ExpressionAttributeValues={":past": {"N": str(past)}},
+        )
+    for store in STORES:
+        for item in stack.clients.dynamodb.scan(TableName=stack.physical[store])["Items"]:
+            events = json.loads(item["events"]["S"])
+            for event in events:
+                moment = datetime.fromisoformat(event["occurredAt"]) - timedelta(hours=25)
+                event["occurredAt"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stack.clients.dynamodb.put_item(  # a MODIFY record, which stream consumers skip
+                TableName=stack.physical[store], Item={**item, "events": {"S": json.dumps(events)}}
+            )
+
+
+def test_after_24_hours_the_same_key_is_a_new_request(stack: Any, shop: dict[str, str]) -> None:
+    """docs/idempotency.md: "The same key after 24 hours: a new request". The commit a keyed request
+    left answers a second run of it within the key's lifetime only, not a reuse of the key a day on."""
+    path = f"/products/{shop['cup']}/stock"
+    first = stack.command("POST", path, {"quantity": 5}, keyed())
+    cart = stack.command("POST", "/carts", {}, keyed(), as_user="alice")
+    assert (first.status, cart.status) == (200, 201)
+    a_day_passes(stack)
+    before = commits(stack)
+
+    again = stack.command("POST", path, {"quantity": 5}, keyed())
+    new_cart = stack.command("POST", "/carts", {}, keyed(), as_user="alice")
+
+    assert (again.status, new_cart.status) == (200, 201), (again.body, new_cart.body)
+    assert "Idempotent-Replayed" not in again.headers
+    assert "Idempotent-Replayed" not in new_cart.headers
+    assert again.json()["stockVersion"] == first.json()["stockVersion"] + 1
+    assert new_cart.json()["cartId"] != cart.json()["cartId"]
+    assert commits(stack) == {
+        **before,
+        "CatalogEventStore": before["CatalogEventStore"] + 1,
+        "CartEventStore": before["CartEventStore"] + 1,
+    }
+    # ... and that new request is a request like any other: its retry is its replay
+    assert stack.command("POST", "/carts", {}, keyed(), as_user="alice").json() == new_cart.json()
+
+
+def test_a_run_that_died_after_appending_a_day_after_its_key_was_first_used_is_answered_once(
+    stack: Any,
+) -> None:
+    """A key reused after its lifetime makes a new cart, not the first one's id again; if that run
+    dies after appending, its retry finds it (by the same new id), and appends nothing."""
+    first = stack.command("POST", "/carts", {}, keyed(), as_user="alice")
+    assert first.status == 201
+    a_day_passes(stack)
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoDBPersistenceLayer, "_update_record", die)
+        with pytest.raises(Killed):
+            send(stack, "POST", "/carts", {}, "alice")
+    appended = commits(stack)
+    lambda_deadline_passes(stack)
+
+    retried = send(stack, "POST", "/carts", {}, "alice")
+
+    assert retried.status == 201, retried.body
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["cartId"] != first.json()["cartId"]
+    assert commits(stack) == appended

@@ -43,12 +43,17 @@ class CommandContext:
     def metadata(self) -> EventMetadata:
         return EventMetadata(self.correlation_id, self.causation_id, self.caller.sub, self.request_key or "")
 
-    def new_id(self, kind: str, fresh: Callable[[], str]) -> str:
+    def new_id(self, kind: str, fresh: Callable[[], str], generation: int = 0) -> str:
         """The id of a ``kind`` of thing this command creates: ``fresh()``, or for a keyed request
-        one derived from its key, so that a second run of the request names the same thing."""
+        one derived from its key, so that a second run of the request names the same thing.
+
+        ``generation`` counts the uses of the key before this one whose lifetime has passed, each
+        of which named its own thing: the first use derives the id from the key alone, the next
+        from the key and 1, and so on (``CartCommands.create_cart`` walks them)."""
         if self.request_key is None:
             return fresh()
-        return str(uuid.uuid5(_REQUEST_IDS, f"{kind}:{self.request_key}"))
+        suffix = f":{generation}" if generation else ""
+        return str(uuid.uuid5(_REQUEST_IDS, f"{kind}:{self.request_key}{suffix}"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shop.domain.aggregate import Aggregate
 from shop.domain.events import EventRegistry
 from shop.eventstore.model import EventMetadata, NewEvent, StreamCheck, StreamWrite, utc_now
 from shop.eventstore.store import EventStore
+
+#: How long an ``Idempotency-Key`` names its request: a commit made with the key answers a run of the
+#: same request this long (``load_with_request``); afterwards the key is free and names a new request.
+#: The HTTP edge keeps its records (first answers) exactly as long.
+REQUEST_KEY_LIFETIME = timedelta(hours=24)
 
 
 class Repository:
@@ -28,11 +33,19 @@ class Repository:
         self, cls: type[A], aggregate_id: str, request_key: str | None
     ) -> tuple[A, int | None]:
         """The aggregate, and the version its stream reached with the commit ``request_key`` made
-        (None: no commit of that request, or no key), from the same single load."""
+        within the key's lifetime (None: no such commit, or no key), from the same single load.
+
+        A commit older than ``REQUEST_KEY_LIFETIME`` was made by an earlier use of the key, which the
+        client may reuse by then: it does not answer for the request now."""
         recorded = self._store.load(cls.stream_id_for(aggregate_id))
         history = [self._registry.decode(event.type, event.data) for event in recorded]
         aggregate = cls.rehydrate(aggregate_id, history, recorded[-1].version if recorded else 0)
-        made = [e.version for e in recorded if request_key and e.metadata.request_key == request_key]
+        if not request_key:
+            return aggregate, None
+        since = self._clock() - REQUEST_KEY_LIFETIME
+        made = [
+            e.version for e in recorded if e.metadata.request_key == request_key and e.occurred_at > since
+        ]
         return aggregate, max(made, default=None)
 
     def save(

@@ -47,6 +47,10 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+#: Uses of one ``Idempotency-Key`` for ``POST /carts``, a lifetime apart, that each get a cart.
+MAX_KEY_GENERATIONS = 100
+
+
 class CartCommands:
     def __init__(
         self,
@@ -61,16 +65,23 @@ class CartCommands:
         self._new_id = id_factory
 
     def create_cart(self, command: CreateCart, context: CommandContext) -> CommandResult:
+        """A new cart. A keyed request derives the cart's id from its key, so that a second run of
+        it finds the cart the first made. A key reused after its lifetime names a new request: the
+        carts earlier uses made are passed over (``new_id``'s generations), the next id is its own."""
         customer_id = context.caller.customer(command.customer_id, "create carts")
-        cart = Cart.create(context.new_id("cart", self._new_id), customer_id, self._currency)
-        try:
-            self._repository.save(cart, metadata=context.metadata)
-        except ConcurrencyError:
-            earlier = earlier_run(self._repository, Cart, cart.id, context)  # this keyed request, again
-            if earlier is not None:
-                return earlier
-            raise RuntimeError("cart id collision") from None  # never in practice, but never silently
-        return CommandResult(cart.id, cart.stream_id, cart.version, changed=True)
+        for generation in range(MAX_KEY_GENERATIONS):
+            cart = Cart.create(context.new_id("cart", self._new_id, generation), customer_id, self._currency)
+            try:
+                self._repository.save(cart, metadata=context.metadata)
+            except ConcurrencyError:
+                earlier = earlier_run(self._repository, Cart, cart.id, context)  # this request, again
+                if earlier is not None:
+                    return earlier
+                if context.request_key is None:
+                    break
+                continue  # an earlier use of this key, whose lifetime has passed, made this cart
+            return CommandResult(cart.id, cart.stream_id, cart.version, changed=True)
+        raise RuntimeError("cart id collision")  # never in practice, but never silently
 
     def add_item(self, cart_id: str, command: AddCartItem, context: CommandContext) -> CommandResult:
         product = self._find(command.product_id)

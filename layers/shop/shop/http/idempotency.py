@@ -17,8 +17,8 @@ Idempotency. With it, Powertools Idempotency (``DynamoDBPersistenceLayer`` on th
 A command whose function died after appending (a timeout) leaves its record in progress; once
 Lambda's deadline for it has passed, Powertools lets a retry run the command again. That run does
 not append twice: the commit the first run wrote carries the same ``scope`` digest
-(``CommandContext.request_key``), and the application answers from it (``run_command``). docs/http.md
-tells the whole story, costs included.
+(``CommandContext.request_key``), and the application answers from it (``run_command``), within
+the key's lifetime. docs/idempotency.md tells the whole story, costs included.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import Field
 
+from shop.application import REQUEST_KEY_LIFETIME
 from shop.errors import FieldError, Forbidden
 from shop.http.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RETRY_AFTER
 from shop.http.identity import caller
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = IDEMPOTENT_REPLAYED
-#: How long an answer is kept for its key (and a key stays taken): 24 hours.
-EXPIRES_AFTER_SECONDS = 24 * 60 * 60
+#: How long an answer is kept for its key (and a key stays taken): 24 hours, the key's lifetime.
+EXPIRES_AFTER_SECONDS = int(REQUEST_KEY_LIFETIME.total_seconds())
 #: What a 409 for a request still in progress tells the client to wait, in seconds.
 RETRY_AFTER_SECONDS = 1
 #: Prefix of every record id: ``command#<sha256>``.
