@@ -177,3 +177,15 @@ def test_with_a_token_if_none_match_compares_with_the_state_that_reflects_the_wr
 def test_listings_may_be_cached_briefly(stack: Any, resources: dict[str, str]) -> None:
     assert stack.query("GET", "/products").headers["Cache-Control"] == "public, max-age=5"
     assert stack.query("GET", "/customers/alice/orders").headers["Cache-Control"] == "private, max-age=5"
+
+
+def test_problems_are_never_cached(stack: Any, resources: dict[str, str]) -> None:
+    """A CDN keeps a 404 for a while by default (CloudFront: 10 s): a product created just after a
+    miss would stay hidden. Every problem answer says ``no-store``, on both APIs."""
+    missing = stack.query("GET", "/products/00000000-0000-4000-8000-000000000000")
+    assert_problem(missing, 404, "not-found")
+    bad = stack.query("GET", "/products?limit=0")
+    refused = stack.command("POST", "/products", {"sku": ""})
+    for answer in (missing, bad, refused):
+        assert answer.status >= 400
+        assert answer.headers["Cache-Control"] == "no-store", answer.status

@@ -119,10 +119,17 @@ RESPONSE_HEADERS: Mapping[str, HeaderSpec] = {
             CACHE_CONTROL,
             "Listings may be reused for 5 s: `public, max-age=5` (a customer's orders: `private, "
             "max-age=5`). Single resources must be revalidated (`If-None-Match`): `no-cache` (a cart "
-            "or an order: `private, no-cache`). Only a public route's answer may sit in a shared cache.",
+            "or an order: `private, no-cache`). Only a public route's answer may sit in a shared cache. "
+            "A problem is never kept: `no-store`.",
             {
                 "type": "string",
-                "enum": ["public, max-age=5", "private, max-age=5", "no-cache", "private, no-cache"],
+                "enum": [
+                    "public, max-age=5",
+                    "private, max-age=5",
+                    "no-cache",
+                    "private, no-cache",
+                    "no-store",
+                ],
             },
         ),
         HeaderSpec(
@@ -196,6 +203,11 @@ def cache_control(kind: Kind, *, public: bool) -> str:
     if kind is Kind.LISTING:
         return f"{'public' if public else 'private'}, max-age={LISTING_MAX_AGE}"
     return "no-cache" if public else "private, no-cache"
+
+
+#: The ``Cache-Control`` of every problem answer: no cache keeps an error (a CDN keeps a 404 for
+#: seconds by default, which would hide a product created just after the miss).
+PROBLEM_CACHE_CONTROL = "no-store"
 
 
 def answer_of(func: Callable[..., Any]) -> Answer | None:

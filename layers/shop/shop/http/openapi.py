@@ -444,7 +444,10 @@ def _components(
             "description": problem.description,
             "content": {problem.media_type: {"schema": {"$ref": f"{SCHEMAS}{problem.schema.__name__}"}}},
         }
-        if problem.headers:
+        if problem.media_type == PROBLEM_JSON:  # a function's problem: never cached
+            headers = {**problem.headers, contract.CACHE_CONTROL: True}
+            responses[problem.name]["headers"] = _headers(headers, cache=contract.PROBLEM_CACHE_CONTROL)
+        elif problem.headers:
             responses[problem.name]["headers"] = _headers(problem.headers)
     parameters = {
         spec.name: {

@@ -25,6 +25,7 @@ from shop.errors import (
     ShopError,
     VersionMismatch,
 )
+from shop.http.contract import CACHE_CONTROL, PROBLEM_CACHE_CONTROL
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:shop:problem:"
@@ -86,7 +87,7 @@ def problem(
         status_code=status.value,
         content_type=PROBLEM_JSON,
         body=json.dumps(problem_body(status, detail, code=code, errors=errors)),
-        headers=dict(headers or {}),
+        headers={CACHE_CONTROL: PROBLEM_CACHE_CONTROL, **(headers or {})},
     )
 
 
