@@ -186,6 +186,8 @@ def test_problems_are_never_cached(stack: Any, resources: dict[str, str]) -> Non
     assert_problem(missing, 404, "not-found")
     bad = stack.query("GET", "/products?limit=0")
     refused = stack.command("POST", "/products", {"sku": ""})
-    for answer in (missing, bad, refused):
+    screened = stack.command("POST", "/products", {"sku": "X"}, {"Idempotency-Key": " spaced "})  # the edge's
+    assert_problem(screened, 400, "bad-idempotency-key")
+    for answer in (missing, bad, refused, screened):
         assert answer.status >= 400
         assert answer.headers["Cache-Control"] == "no-store", answer.status

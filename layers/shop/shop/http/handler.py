@@ -31,6 +31,7 @@ from shop.http.problems import (
     from_validation_error,
     internal_error,
     problem_body,
+    problem_headers,
 )
 from shop.http.request import correlation_id
 from shop.http.router import RouteGuards, RouteTable, ShopRouter
@@ -153,7 +154,7 @@ def as_json(event: dict[str, Any]) -> dict[str, Any]:
 def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
     return {
         "statusCode": problem.status.value,
-        "headers": {"Content-Type": PROBLEM_JSON, **problem.headers},
+        "headers": {"Content-Type": PROBLEM_JSON, **problem_headers(problem.headers)},
         "body": json.dumps(
             problem_body(problem.status, problem.detail, code=problem.code, errors=problem.errors)
         ),

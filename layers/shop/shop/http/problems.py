@@ -75,6 +75,11 @@ def problem_body(
     return body
 
 
+def problem_headers(headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers of every problem answer: never cached, plus the problem's own."""
+    return {CACHE_CONTROL: PROBLEM_CACHE_CONTROL, **(headers or {})}
+
+
 def problem(
     status: HTTPStatus,
     detail: str,
@@ -87,7 +92,7 @@ def problem(
         status_code=status.value,
         content_type=PROBLEM_JSON,
         body=json.dumps(problem_body(status, detail, code=code, errors=errors)),
-        headers={CACHE_CONTROL: PROBLEM_CACHE_CONTROL, **(headers or {})},
+        headers=problem_headers(headers),
     )
 
 
