@@ -2,6 +2,14 @@
 
 from shop.application.access import Caller
 from shop.application.commands import CommandContext, CommandResult, earlier_run, run_command
-from shop.application.repository import Repository
+from shop.application.repository import Repository, Snapshotting
 
-__all__ = ["Caller", "CommandContext", "CommandResult", "Repository", "earlier_run", "run_command"]
+__all__ = [
+    "Caller",
+    "CommandContext",
+    "CommandResult",
+    "Repository",
+    "Snapshotting",
+    "earlier_run",
+    "run_command",
+]
