@@ -8,6 +8,7 @@ command (a snapshot that cannot be written or read), and when snapshots are take
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,17 +18,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.capacity import item_size, read_units, write_units
 from shop.application import Caller, CommandContext, Repository, Snapshotting
 from shop.application.repository import REQUEST_KEY_WINDOW
 from shop.cart.commands import AddCartItem, CartCommands, CreateCart, SetCartItemQuantity
-from shop.cart.domain import Cart, CartState, ListedProduct
+from shop.cart.domain import MAX_LINE_QUANTITY, MAX_LINES, Cart, CartState, ListedProduct
 from shop.cart.events import cart_events
 from shop.catalog.commands import CatalogCommands, ChangeProductDetails, CreateProduct, ReceiveStock
 from shop.catalog.domain import Product, Stock
 from shop.catalog.events import catalog_events
 from shop.domain.aggregate import Aggregate, UnreadableState
-from shop.domain.money import Money, Price
+from shop.domain.money import MAX_PRICE, Money, Price
 from shop.errors import ShopError
+from shop.eventstore.dynamodb_snapshots import encode_snapshot
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, RecordedEvent
 from shop.eventstore.snapshots import InMemorySnapshotStore, Snapshot, UnreadableSnapshot
@@ -505,6 +508,20 @@ def test_a_product_s_state_round_trips_through_plain_json() -> None:
 def test_a_state_that_is_not_a_product_s_is_unreadable(state: Any) -> None:
     with pytest.raises(UnreadableState):
         Product.from_snapshot("p1", state, 3)
+
+
+def test_the_largest_cart_snapshot_is_the_size_docs_snapshots_md_states() -> None:
+    """50 lines (the most), 200-character names, the highest price and quantity: 17 WCU to write,
+    2.5 RCU to read (eventually consistent), far below DynamoDB's 400 KB item."""
+    cart = Cart.create(str(uuid.uuid4()), "c" * 36, "EUR")
+    for _ in range(MAX_LINES):
+        listed = ListedProduct(str(uuid.uuid4()), "N" * 200, Money(amount=MAX_PRICE, currency="EUR"), True)
+        cart.add_item(listed, MAX_LINE_QUANTITY)
+    snapshot = Snapshot(cart.stream_id, 51, 51, str(uuid.uuid4()), 1, cart.snapshot_state(), Clock()(), {})
+
+    size = item_size(encode_snapshot(snapshot))
+
+    assert (write_units(size), read_units(size, consistent=False)) == (17, 2.5)
 
 
 def test_an_aggregate_without_a_snapshot_schema_restores_nothing() -> None:
