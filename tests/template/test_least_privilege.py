@@ -329,7 +329,7 @@ def test_snapshots_are_kept_only_by_the_commands_that_load_carts_and_products_in
     assert snapshot_tables == {"CartSnapshotStore", "CatalogSnapshotStore"}
     for function in policies.functions:
         kept = {t: a for t, a in on_tables(grants(policies, function)).items() if t in snapshot_tables}
-        assert kept == dict.fromkeys(users[function], {f"dynamodb:{a}" for a in SNAPSHOT_ACTIONS}), function
+        assert kept == {t: {f"dynamodb:{a}" for a in SNAPSHOT_ACTIONS} for t in users[function]}, function
         for snapshots in users[function]:
             [own] = tables_in_environment(template, function, "_EVENTS_TABLE")
             assert snapshots.removesuffix("SnapshotStore") == own.removesuffix("EventStore"), function
