@@ -36,8 +36,9 @@ def section_catalog() -> str:
             "Read this as: every command is **one write request**; a single-stream one costs **1 WCU**",
             "(one item per commit), plus one strongly consistent `Query` per stream it loads. Receiving",
             "stock is a transaction, the stock commit plus a check that the product did not change (its",
-            "rule spans two streams): 4 WCU. The cost of a load grows with the stream's length (last",
-            "rows): snapshots for long streams are the planned answer.",
+            "rule spans two streams): 4 WCU. A product's load also asks for its snapshot (0.5 RCU); its",
+            "cost grows with the stream's length only up to a snapshot, taken every 50 events: then it",
+            "reads the snapshot and at most 50 events (last rows; docs/snapshots.md).",
         ]
     )
 

@@ -82,6 +82,9 @@ SIGNING_SECRET = on(secret_arn("SigningSecret"), "secretsmanager:GetSecretValue"
 #: DeleteItem (the command was refused, so a retry runs it again).
 IDEMPOTENCY_ACTIONS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")
 IDEMPOTENCY_RECORDS = table("IdempotencyTable", *IDEMPOTENCY_ACTIONS)
+#: What a repository does with snapshots (shop/application/repository.py): GetItem (loading a cart
+#: or a product), PutItem (conditional, every SNAPSHOT_EVERY events). Never a Query, never a delete.
+SNAPSHOT_ACTIONS = ("GetItem", "PutItem")
 
 #: Every function's grants with the default parameters (AWS-managed keys).
 EXPECTED: dict[str, Grants] = {
@@ -91,6 +94,7 @@ EXPECTED: dict[str, Grants] = {
     "CatalogCommands": basics("CatalogCommands")
     | SIGNING_SECRET
     | table("CatalogEventStore", "PutItem", "Query", "ConditionCheckItem")
+    | table("CatalogSnapshotStore", *SNAPSHOT_ACTIONS)
     | IDEMPOTENCY_RECORDS,
     "CatalogQueries": basics("CatalogQueries")
     | table("ProductsView", "GetItem")
@@ -109,6 +113,7 @@ EXPECTED: dict[str, Grants] = {
     "CartCommands": basics("CartCommands")
     | SIGNING_SECRET
     | table("CartEventStore", "PutItem", "Query")
+    | table("CartSnapshotStore", *SNAPSHOT_ACTIONS)
     | table("ProductsView", "GetItem")
     | IDEMPOTENCY_RECORDS,
     "CartQueries": basics("CartQueries") | table("CartsView", "GetItem") | SIGNING_SECRET,
@@ -297,9 +302,10 @@ def test_command_functions_write_only_their_own_event_store_and_the_idempotency_
         found = grants(policies, function)
         own = tables_in_environment(template, function, "_EVENTS_TABLE")
         records = tables_in_environment(template, function, "IDEMPOTENCY_TABLE")
+        snapshots = tables_in_environment(template, function, "_SNAPSHOTS_TABLE")
         assert len(own) == 1, function
         assert records == {"IdempotencyTable"}, function
-        assert written(found) == own | records, function  # never a read table
+        assert written(found) == own | records | snapshots, function  # never a read table
         assert on_tables(found)["IdempotencyTable"] == {f"dynamodb:{a}" for a in IDEMPOTENCY_ACTIONS}
         assert on_tables(found)[own.pop()] <= {
             "dynamodb:PutItem",
@@ -308,7 +314,28 @@ def test_command_functions_write_only_their_own_event_store_and_the_idempotency_
         }, function
         assert not stream_tables(found), function
         # CartCommands reads prices
-        assert set(on_tables(found)) - stores <= {"ProductsView", "IdempotencyTable"}, function
+        assert set(on_tables(found)) - stores - snapshots <= {"ProductsView", "IdempotencyTable"}, function
+
+
+def test_snapshots_are_kept_only_by_the_commands_that_load_carts_and_products_in_their_own_service(
+    policies: Policies, template: Template
+) -> None:
+    """A service's snapshots are its command function's cache of its own streams: get and put, by
+    that function only, in a table of its own service that nothing streams from (so no consumer can
+    ever take a snapshot for a commit)."""
+    users = {f: tables_in_environment(template, f, "_SNAPSHOTS_TABLE") for f in template.functions}
+    snapshot_tables = set().union(*users.values())
+    assert {f for f, tables in users.items() if tables} == {"CartCommands", "CatalogCommands"}
+    assert snapshot_tables == {"CartSnapshotStore", "CatalogSnapshotStore"}
+    for function in policies.functions:
+        kept = {t: a for t, a in on_tables(grants(policies, function)).items() if t in snapshot_tables}
+        assert kept == {t: {f"dynamodb:{a}" for a in SNAPSHOT_ACTIONS} for t in users[function]}, function
+        for snapshots in users[function]:
+            [own] = tables_in_environment(template, function, "_EVENTS_TABLE")
+            assert snapshots.removesuffix("SnapshotStore") == own.removesuffix("EventStore"), function
+    for name in snapshot_tables:
+        assert "StreamSpecification" not in template.tables[name], name
+        assert name not in {s.table for s in template.subscriptions}, name
 
 
 def test_only_command_functions_may_touch_the_idempotency_records(

@@ -116,6 +116,8 @@ def test_the_idempotency_table_is_what_powertools_expects_and_expires_its_record
         "CATALOG_EVENTS_TABLE",
         "PRODUCTS_VIEW_TABLE",
         "CART_EVENTS_TABLE",
+        "CART_SNAPSHOTS_TABLE",
+        "CATALOG_SNAPSHOTS_TABLE",
         "CARTS_VIEW_TABLE",
         "ORDER_EVENTS_TABLE",
         "ORDERS_VIEW_TABLE",

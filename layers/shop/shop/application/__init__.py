@@ -2,7 +2,7 @@
 
 from shop.application.access import Caller
 from shop.application.commands import CommandContext, CommandResult, earlier_run, run_command
-from shop.application.repository import REQUEST_KEY_LIFETIME, Repository
+from shop.application.repository import REQUEST_KEY_LIFETIME, Repository, Snapshotting
 
 __all__ = [
     "REQUEST_KEY_LIFETIME",
@@ -10,6 +10,7 @@ __all__ = [
     "CommandContext",
     "CommandResult",
     "Repository",
+    "Snapshotting",
     "earlier_run",
     "run_command",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, StrictStr, StringConstraints
 
@@ -15,7 +16,7 @@ from shop.cart.events import (
     CartItemRemoved,
     CartLine,
 )
-from shop.domain.aggregate import Aggregate
+from shop.domain.aggregate import Aggregate, SnapshotState
 from shop.domain.events import DomainEvent
 from shop.domain.money import Money
 from shop.domain.numbers import WHOLE
@@ -72,8 +73,26 @@ class EmptyCart(RuleViolated):
     code = "empty-cart"
 
 
+class CartLineState(SnapshotState):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: Money
+
+
+class CartState(SnapshotState):
+    """A cart as its snapshot keeps it (``Cart.snapshot_schema`` 1)."""
+
+    customer_id: str
+    currency: str
+    lines: list[CartLineState]
+    checked_out: bool
+    order_id: str | None
+
+
 class Cart(Aggregate):
     stream_prefix = "cart"
+    snapshot_schema = 1
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -162,6 +181,23 @@ class Cart(Aggregate):
             raise ProductNotActive(
                 f"Product {product.product_id} is discontinued and cannot be added to carts."
             )
+
+    def snapshot_state(self) -> dict[str, Any]:
+        lines = [CartLineState(**line.model_dump()) for line in self.lines.values()]
+        state = CartState(
+            customer_id=self.customer_id,
+            currency=self.currency,
+            lines=lines,
+            checked_out=self.checked_out,
+            order_id=self.order_id,
+        )
+        return state.model_dump(mode="json", by_alias=True)
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        restored = CartState.model_validate(state)
+        self.customer_id, self.currency = restored.customer_id, restored.currency
+        self.lines = {line.product_id: CartLine(**line.model_dump()) for line in restored.lines}
+        self.checked_out, self.order_id = restored.checked_out, restored.order_id
 
     def apply(self, event: DomainEvent) -> None:
         match event:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shop.application import Repository
+from shop.application import Repository, Snapshotting
+from shop.application.repository import DEFAULT_SNAPSHOT_EVERY
 from shop.cart.catalog_view import ProductsViewCatalog
 from shop.cart.commands import CartCommands
 from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
 from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
 from shop.http.consistency import TokenCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
@@ -21,6 +23,9 @@ from shop.views.dynamodb import DynamoDBView
 
 class CartCommandSettings(Settings):
     events_table: str = Field(alias="CART_EVENTS_TABLE", min_length=3)
+    snapshots_table: str = Field(alias="CART_SNAPSHOTS_TABLE", min_length=3)
+    #: Events between two snapshots of a cart; 0: no snapshots (none read, none written).
+    snapshot_every: int = Field(alias="SNAPSHOT_EVERY", default=DEFAULT_SNAPSHOT_EVERY, ge=0)
     products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
     currency: str = Field(alias="CURRENCY", pattern=r"^[A-Z]{3}$")
 
@@ -39,7 +44,12 @@ def cart_commands() -> CartCommands:
     settings = CartCommandSettings.from_env()
     store = DynamoDBEventStore.for_table(settings.events_table)
     catalog = ProductsViewCatalog(DynamoDBView.for_table(settings.products_view_table))
-    return CartCommands(Repository(store, cart_events), catalog, settings.currency)
+    snapshots = (
+        Snapshotting(DynamoDBSnapshotStore.for_table(settings.snapshots_table), settings.snapshot_every)
+        if settings.snapshot_every
+        else None
+    )
+    return CartCommands(Repository(store, cart_events, snapshots=snapshots), catalog, settings.currency)
 
 
 @cached

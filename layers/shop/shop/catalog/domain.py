@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, StrictStr, StringConstraints
 
@@ -24,7 +24,7 @@ from shop.catalog.events import (
     StockReservationVoided,
     StockReserved,
 )
-from shop.domain.aggregate import Aggregate
+from shop.domain.aggregate import Aggregate, SnapshotState
 from shop.domain.events import DomainEvent
 from shop.domain.money import Money
 from shop.domain.numbers import WHOLE
@@ -63,6 +63,17 @@ class DuplicateSku(RuleViolated):
 PRODUCT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8b7d-5c3e-9a1f-2d4b6c8e0a13")
 
 
+class ProductState(SnapshotState):
+    """A product as its snapshot keeps it (``Product.snapshot_schema`` 1)."""
+
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: Money | None
+    discontinued: bool
+
+
 class Product(Aggregate):
     """A sellable product. Its id is a UUID derived from its SKU, which makes the SKU unique.
 
@@ -72,6 +83,7 @@ class Product(Aggregate):
     """
 
     stream_prefix = "product"
+    snapshot_schema = 1
 
     @staticmethod
     def id_for_sku(sku: str) -> str:
@@ -128,6 +140,23 @@ class Product(Aggregate):
     def ensure_active(self) -> None:
         if self.discontinued:
             raise ProductDiscontinuedError(f"Product {self.id} is discontinued and cannot be changed.")
+
+    def snapshot_state(self) -> dict[str, Any]:
+        state = ProductState(
+            sku=self.sku,
+            name=self.name,
+            description=self.description,
+            category=self.category,
+            price=self.price,
+            discontinued=self.discontinued,
+        )
+        return state.model_dump(mode="json", by_alias=True)
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        restored = ProductState.model_validate(state)
+        self.sku, self.name, self.description = restored.sku, restored.name, restored.description
+        self.category, self.price = restored.category, restored.price
+        self.discontinued = restored.discontinued
 
     def apply(self, event: DomainEvent) -> None:
         match event:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shop.application import Repository
+from shop.application import Repository, Snapshotting
+from shop.application.repository import DEFAULT_SNAPSHOT_EVERY
 from shop.catalog.commands import CatalogCommands
 from shop.catalog.events import catalog_events
 from shop.catalog.policies import StockReservationPolicy
 from shop.catalog.projection import ProductsProjection
 from shop.catalog.queries import ProductQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
 from shop.http.consistency import TokenCodec
 from shop.http.cursor import CursorCodec
 from shop.projection.dynamodb import dynamodb_projection_engine
@@ -22,6 +24,9 @@ from shop.views.dynamodb import DynamoDBView
 
 class CatalogCommandSettings(Settings):
     events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
+    snapshots_table: str = Field(alias="CATALOG_SNAPSHOTS_TABLE", min_length=3)
+    #: Events between two snapshots of a product; 0: no snapshots (none read, none written).
+    snapshot_every: int = Field(alias="SNAPSHOT_EVERY", default=DEFAULT_SNAPSHOT_EVERY, ge=0)
     currency: str = Field(alias="CURRENCY", pattern=r"^[A-Z]{3}$")
 
 
@@ -42,7 +47,12 @@ class CatalogProjectorSettings(Settings):
 def catalog_commands() -> CatalogCommands:
     settings = CatalogCommandSettings.from_env()
     store = DynamoDBEventStore.for_table(settings.events_table)
-    return CatalogCommands(Repository(store, catalog_events), settings.currency)
+    snapshots = (
+        Snapshotting(DynamoDBSnapshotStore.for_table(settings.snapshots_table), settings.snapshot_every)
+        if settings.snapshot_every
+        else None
+    )
+    return CatalogCommands(Repository(store, catalog_events, snapshots=snapshots), settings.currency)
 
 
 @cached
