@@ -37,7 +37,7 @@ class CartProjectorSettings(Settings):
 @cached
 def cart_commands() -> CartCommands:
     settings = CartCommandSettings.from_env()
-    store = DynamoDBEventStore.for_table(settings.events_table)
+    store = DynamoDBEventStore.for_table(settings.events_table, cart_events)
     catalog = ProductsViewCatalog(DynamoDBView.for_table(settings.products_view_table))
     return CartCommands(Repository(store, cart_events), catalog, settings.currency)
 
@@ -66,4 +66,5 @@ def carts_projector() -> ProjectionEngine:
         CartsProjection(),
         events_table=settings.events_table,
         view_table=settings.carts_view_table,
+        upcaster=cart_events,
     )

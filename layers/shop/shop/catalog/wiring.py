@@ -41,7 +41,7 @@ class CatalogProjectorSettings(Settings):
 @cached
 def catalog_commands() -> CatalogCommands:
     settings = CatalogCommandSettings.from_env()
-    store = DynamoDBEventStore.for_table(settings.events_table)
+    store = DynamoDBEventStore.for_table(settings.events_table, catalog_events)
     return CatalogCommands(Repository(store, catalog_events), settings.currency)
 
 
@@ -76,6 +76,7 @@ def products_projector() -> ProjectionEngine:
         ProductsProjection(),
         events_table=settings.events_table,
         view_table=settings.products_view_table,
+        upcaster=catalog_events,
     )
 
 
@@ -83,5 +84,5 @@ def products_projector() -> ProjectionEngine:
 def stock_reservations() -> StockReservationPolicy:
     settings = CatalogStoreSettings.from_env()
     return StockReservationPolicy(
-        Repository(DynamoDBEventStore.for_table(settings.events_table), catalog_events)
+        Repository(DynamoDBEventStore.for_table(settings.events_table, catalog_events), catalog_events)
     )
