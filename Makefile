@@ -54,6 +54,10 @@ fuzz: $(STAMP) ## Fuzz both APIs longer than make test does: a fresh stack, a ra
 openapi: $(STAMP) ## Write docs/openapi/{command,query}.json from the code and template.yaml
 	@$(BIN)/python -m local.openapi
 
+.PHONY: event-contract
+event-contract: $(STAMP) ## Write the schema snapshot and example of each event's new version (docs/upcasting.md)
+	@$(BIN)/python -m tests.support.event_contract --write
+
 lint: $(STAMP) ## ruff lint + format check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .

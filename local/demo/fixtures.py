@@ -59,7 +59,9 @@ def create_sample_aggregates(dynamodb: Any, physical: Mapping[str, str]) -> int:
     from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
     from shop.eventstore.model import EventMetadata  # noqa: PLC0415
 
-    repository = Repository(DynamoDBEventStore(dynamodb, physical["CartEventStore"]), cart_events)
+    repository = Repository(
+        DynamoDBEventStore(dynamodb, physical["CartEventStore"], upcaster=cart_events), cart_events
+    )
     created = 0
     for cart_id, lines, order_id in FIXTURE_CARTS:
         if repository.load(Cart, cart_id).exists:

@@ -9,7 +9,7 @@ them. ``sam local invoke`` hands a sample to the function as it is, without any 
 API emulation answers its request 401 before any function runs. The ``*-with-idempotency-key``
 sample carries an ``Idempotency-Key``: invoked twice, its second answer is the first one replayed
 (``Idempotent-Replayed: true``, nothing appended). Stream samples are DynamoDB Streams records of
-commits encoded by the event store's own codec.
+commits encoded by the event store's own codec, each event at the current schema version of its type.
 """
 
 from __future__ import annotations
@@ -120,13 +120,19 @@ def _route_for(routes: Mapping[tuple[str, str], Any], method: str, path: str) ->
 def _records(
     table: str, commits: Sequence[tuple[str, int, Sequence[tuple[str, dict[str, Any]]]]]
 ) -> dict[str, Any]:
+    from shop.cart.events import cart_events  # noqa: PLC0415
+    from shop.catalog.events import catalog_events  # noqa: PLC0415
     from shop.eventstore.codec import encode_commit  # noqa: PLC0415
     from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
+    from shop.orders.events import order_events  # noqa: PLC0415
 
+    versions = {
+        cls.type_name(): cls.schema_version for r in (catalog_events, cart_events, order_events) for cls in r
+    }
     records = []
     for index, (stream_id, first_version, events) in enumerate(commits, start=1):
         new = [
-            NewEvent(kind, data, 1, f"4b7c1e55-8f0e-4a5e-9d8e-{index:06d}{n:06d}", AT)
+            NewEvent(kind, data, versions[kind], f"4b7c1e55-8f0e-4a5e-9d8e-{index:06d}{n:06d}", AT)
             for n, (kind, data) in enumerate(events)
         ]
         image = encode_commit(stream_id, first_version - 1, new, EventMetadata(*META))
@@ -268,7 +274,15 @@ def samples(template: Template) -> dict[str, dict[str, Any]]:
                             "CartCreated",
                             {"cartId": STREAM_CART, "customerId": "stream-customer", "currency": "EUR"},
                         ),
-                        ("CartItemAdded", {**kettle, "quantity": 1}),
+                        (
+                            "CartItemAdded",
+                            {
+                                "productId": kettle["productId"],
+                                "name": kettle["name"],
+                                "quantityAdded": 1,
+                                "unitPrice": kettle["unitPrice"],
+                            },
+                        ),
                     ],
                 )
             ],

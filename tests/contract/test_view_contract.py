@@ -104,6 +104,7 @@ def test_projectors_read_strongly_consistent_and_queries_do_not(endpoint_dynamod
 
 
 def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynamodb, template) -> None:  # type: ignore[no-untyped-def]
+    from shop.catalog.events import catalog_events  # noqa: PLC0415
     from shop.catalog.projection import ProductsProjection  # noqa: PLC0415
     from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
     from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
@@ -116,7 +117,11 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
     store.append("stock-p-1", 0, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})], meta)
     store.append("stock-p-1", 1, [NewEvent("StockReceived", {"productId": "p-1", "quantity": 4})], meta)
     engine = dynamodb_projection_engine(
-        ProductsProjection(), events_table=events, view_table=view, client=endpoint_dynamodb
+        ProductsProjection(),
+        events_table=events,
+        view_table=view,
+        upcaster=catalog_events,
+        client=endpoint_dynamodb,
     )
 
     engine.project("stock-p-1", store.load("stock-p-1", after_version=1))  # a gap: filled from the store
@@ -210,6 +215,7 @@ def test_adapters_named_by_table_use_the_execution_environments_client(  # type:
     """What the wiring does: it names tables only, and the adapters take ``shop.ddb.client()``,
     built from the environment (here ``AWS_ENDPOINT_URL``) on first use and forgotten on reset."""
     from shop import ddb, runtime  # noqa: PLC0415
+    from shop.catalog.events import catalog_events  # noqa: PLC0415
     from shop.catalog.projection import ProductsProjection  # noqa: PLC0415
     from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
     from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
@@ -220,14 +226,16 @@ def test_adapters_named_by_table_use_the_execution_environments_client(  # type:
     try:
         events = create_table(endpoint_dynamodb, template, "CatalogEventStore")
         view = create_table(endpoint_dynamodb, template, "ProductsView")
-        store = DynamoDBEventStore.for_table(events)
+        store = DynamoDBEventStore.for_table(events, catalog_events)
         store.append(
             "stock-p-1",
             0,
             [NewEvent("StockReceived", {"productId": "p-1", "quantity": 3})],
             EventMetadata("c", "c", "admin-sub"),
         )
-        engine = dynamodb_projection_engine(ProductsProjection(), events_table=events, view_table=view)
+        engine = dynamodb_projection_engine(
+            ProductsProjection(), events_table=events, view_table=view, upcaster=catalog_events
+        )
         engine.project("stock-p-1", store.load("stock-p-1"))
 
         assert store.table_name == events

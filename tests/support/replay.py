@@ -45,6 +45,7 @@ from shop.catalog.events import StockReceived, StockReleased, StockReserved, cat
 from shop.catalog.projection import ProductsProjection
 from shop.ddb import from_item
 from shop.domain.events import DomainEvent, EventRegistry
+from shop.errors import UnreadableEvent
 from shop.eventstore.codec import decode_commit
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import NewEvent, RecordedEvent, StreamWrite
@@ -194,7 +195,7 @@ class Replay:
 def replay(snapshot: Snapshot) -> Replay:
     result = Replay()
     for service in SERVICES:
-        store = _load_store(snapshot.items.get(service.store, ()), result.findings)
+        store = _load_store(snapshot.items.get(service.store, ()), service.registry, result.findings)
         streams = result.streams[service.store] = store.streams()
         for event in (event for events in streams.values() for event in events):
             try:
@@ -234,14 +235,15 @@ class _LoadedStore:
         return {stream_id: self.store.load(stream_id) for stream_id in sorted(self.stream_ids)}
 
 
-def _load_store(items: Iterable[Item], findings: list[Finding]) -> _LoadedStore:
-    """Decode every commit and append the valid ones, in version order, to an in-memory store."""
+def _load_store(items: Iterable[Item], registry: EventRegistry, findings: list[Finding]) -> _LoadedStore:
+    """Decode every commit (upcast to the current versions, as every reader does) and append the
+    valid ones, in version order, to an in-memory store."""
     commits: dict[str, list[list[RecordedEvent]]] = defaultdict(list)
     for item in items:
         stream_id = str(item.get("streamId", {}).get("S", "?"))
         try:
-            commits[stream_id].append(decode_commit(item))
-        except (KeyError, ValueError, TypeError) as error:
+            commits[stream_id].append(decode_commit(item, upcaster=registry))
+        except (KeyError, ValueError, TypeError, UnreadableEvent) as error:
             version = item.get("version", {}).get("N", "?")
             findings.append(
                 _finding("store", stream_id, f"commit at version {version} does not decode: {error!r}")

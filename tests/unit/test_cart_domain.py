@@ -95,7 +95,7 @@ def test_adding_a_product_already_in_the_cart_increases_its_quantity_at_todays_p
     assert add(carts, cart_id, MUG, 3) == 3
 
     added = [data for kind, data in lines(store, cart_id) if kind == "CartItemAdded"]
-    assert [(d["quantity"], d["unitPrice"]["amount"]) for d in added] == [(2, 1000), (3, 900)]
+    assert [(d["quantityAdded"], d["unitPrice"]["amount"]) for d in added] == [(2, 1000), (3, 900)]
 
 
 def test_a_line_holds_at_most_99_units(carts) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from shop.eventstore.codec import decode_commit, encode_commit, format_timestamp
 from shop.eventstore.model import EventMetadata, NewEvent
+from shop.eventstore.upcasting import AS_STORED
 
 META = EventMetadata("corr", "cause", "someone")
 
@@ -29,7 +30,7 @@ def test_the_body_is_compact_json_with_text_kept_as_utf8() -> None:
     assert '"n":[1,2]' in body
     assert ", " not in body
     assert ": " not in body
-    [decoded] = decode_commit(item)
+    [decoded] = decode_commit(item, upcaster=AS_STORED)
     assert decoded.data == {"name": "Tüte", "n": [1, 2]}
 
 
@@ -52,11 +53,11 @@ def test_the_metadata_round_trips_with_the_actor_beside_correlation_and_causatio
         {"S": "cause"},
         {"S": "someone"},
     )
-    assert [event.metadata for event in decode_commit(item)] == [META, META]
+    assert [event.metadata for event in decode_commit(item, upcaster=AS_STORED)] == [META, META]
 
 
 def test_a_commit_stored_before_actors_were_recorded_has_an_unknown_actor() -> None:
     item = encode_commit("s", 0, [NewEvent("A", {})], META)
     del item["actor"]
-    [event] = decode_commit(item)
+    [event] = decode_commit(item, upcaster=AS_STORED)
     assert event.metadata == EventMetadata("corr", "cause", "")

@@ -89,3 +89,18 @@ def test_the_template_filters_deliver_what_each_policy_handles(template) -> None
             [criterion] = subscription.setting("FilterCriteria")["Filters"]
             pattern = json.loads(criterion["Pattern"])
             assert set(pattern["dynamodb"]["NewImage"]["eventTypes"]["SS"]) == handles[subscription.function]
+
+
+def test_every_stream_consumer_reads_its_stream_through_the_registry_of_the_service_that_owns_it(
+    template,  # type: ignore[no-untyped-def]
+) -> None:
+    """Records are upcast by their producer's registry: a policy reading another service's stream
+    names that service's registry (``source``), never its own."""
+    from local.aws.functions import load_handler  # noqa: PLC0415
+    from tests.support.replay import SERVICES  # noqa: PLC0415
+
+    owners = {service.store: service.registry for service in SERVICES}
+    assert template.subscriptions
+    for subscription in template.subscriptions:
+        handler = load_handler(template.functions[subscription.function])
+        assert handler.source is owners[subscription.table], subscription.function  # type: ignore[attr-defined]

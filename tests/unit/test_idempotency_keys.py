@@ -22,6 +22,7 @@ from shop.errors import VersionMismatch
 from shop.eventstore.codec import decode_commit, encode_commit
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent
+from shop.eventstore.upcasting import AS_STORED
 from shop.http import idempotency
 from shop.http.problems import HttpProblem
 
@@ -117,8 +118,8 @@ def test_a_commit_carries_the_request_key_only_when_there_is_one() -> None:
 
     assert keyed["requestKey"] == {"S": "k1"}
     assert "requestKey" not in plain
-    assert decode_commit(keyed)[0].metadata.request_key == "k1"
-    assert decode_commit(plain)[0].metadata.request_key == ""
+    assert decode_commit(keyed, upcaster=AS_STORED)[0].metadata.request_key == "k1"
+    assert decode_commit(plain, upcaster=AS_STORED)[0].metadata.request_key == ""
 
 
 def test_a_command_context_carries_the_scoped_key_of_its_request() -> None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.aws.functions import LambdaContext
+from shop.catalog.events import catalog_events
 from shop.catalog.projection import ProductsProjection
 from shop.projection.engine import ProjectionEngine
 from shop.streams import projector_handler
@@ -76,7 +77,7 @@ def test_any_delivery_converges_to_the_in_order_rows(ops, schedule, data) -> Non
     records = [stream_record(commit, n) for n, commit in enumerate(commits)]
     table = CrashingTable()
     engine = ProjectionEngine(ProductsProjection(), table, store)
-    handler = projector_handler(lambda: engine)
+    handler = projector_handler(lambda: engine, source=catalog_events)
 
     for picks, crash_after, replay in schedule:
         batch = [records[i % len(records)] for i in picks]
@@ -110,7 +111,9 @@ def test_a_batch_near_its_timeout_leaves_the_rest_of_its_records_for_redelivery(
     store = build_history([("create", 0, 1), ("create", 1, 1), ("create", 2, 1)])
     records = [stream_record(commit, n) for n, commit in enumerate(store.commits)]
     table = InMemoryView()
-    handler = projector_handler(lambda: ProjectionEngine(ProductsProjection(), table, store))
+    handler = projector_handler(
+        lambda: ProjectionEngine(ProductsProjection(), table, store), source=catalog_events
+    )
 
     class Clock(LambdaContext):
         calls = 0

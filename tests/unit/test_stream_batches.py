@@ -10,6 +10,7 @@ import pytest
 from local.aws.functions import LambdaContext
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from shop.eventstore.upcasting import AS_STORED
 from shop.projection.engine import ProjectionEngine
 from shop.streams import TIME_RESERVE_MS, _remaining_ms, policy_handler, projector_handler
 from shop.views.memory import InMemoryView
@@ -68,7 +69,7 @@ def test_a_failed_policy_record_fails_the_later_records_of_its_stream_only() -> 
     records = [stream_record(c, n) for n, c in enumerate(commits)]
     policy = RecordingPolicy()
 
-    response = policy_handler(lambda: policy)({"Records": records}, LambdaContext("Policy"))
+    response = policy_handler(lambda: policy, source=AS_STORED)({"Records": records}, LambdaContext("Policy"))
 
     assert failed_ids(response) == [sequence(records[0]), sequence(records[2]), sequence(records[4])]
     assert policy.handled == [("thing-b", 1), ("thing-b", 2), ("thing-b", 3)]
@@ -84,7 +85,7 @@ def test_a_policy_failing_midway_through_a_stream_keeps_what_came_before() -> No
     records = [stream_record(c, n) for n, c in enumerate(commits)]
     policy = RecordingPolicy()
 
-    response = policy_handler(lambda: policy)({"Records": records}, LambdaContext("Policy"))
+    response = policy_handler(lambda: policy, source=AS_STORED)({"Records": records}, LambdaContext("Policy"))
 
     assert failed_ids(response) == [sequence(records[1]), sequence(records[2])]
     assert policy.handled == [("thing-a", 1)]
@@ -97,7 +98,9 @@ def test_a_policy_ignores_event_types_it_does_not_handle_and_records_that_are_no
     kept = stream_record(commit(store, "thing-a", happened()), 2)
     policy = RecordingPolicy()
 
-    response = policy_handler(lambda: policy)({"Records": [ignored, removed, kept]}, LambdaContext("Policy"))
+    response = policy_handler(lambda: policy, source=AS_STORED)(
+        {"Records": [ignored, removed, kept]}, LambdaContext("Policy")
+    )
 
     assert response == {"batchItemFailures": []}
     assert policy.handled == [("thing-a", 3)]
@@ -137,7 +140,9 @@ def test_a_failed_projection_fails_every_record_of_its_stream_and_no_other(broke
         records[2]["dynamodb"]["NewImage"]["events"] = {"S": "not JSON"}
     engine = ProjectionEngine(PerThing(), table, store)
 
-    response = projector_handler(lambda: engine)({"Records": records}, LambdaContext("Projector"))
+    response = projector_handler(lambda: engine, source=AS_STORED)(
+        {"Records": records}, LambdaContext("Projector")
+    )
 
     assert failed_ids(response) == [sequence(records[0]), sequence(records[2])]
     assert table.get({"id": "a"}) is None

@@ -80,3 +80,17 @@ class ConcurrencyConflict(ShopError):
     """Concurrent writers kept winning the race; the command gave up after its retries."""
 
     code = "concurrency-conflict"
+
+
+class UnreadableEvent(Exception):
+    """A stored event this code cannot read: its type is unknown here, or its schema version is newer
+    than the one this code knows (a newer deployment wrote it; this one is older, or rolled back).
+
+    Never guessed at: reading a version as an older one could silently misread it. Not a
+    ``ShopError`` either, since it is not the caller's fault: a command answers 503 (try again once
+    the deployment has caught up), a stream record fails and is retried, then parked."""
+
+    def __init__(self, type_name: str, schema_version: object, detail: str) -> None:
+        super().__init__(f"{type_name} v{schema_version}: {detail}")
+        self.type_name = type_name
+        self.schema_version = schema_version

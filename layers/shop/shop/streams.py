@@ -4,6 +4,11 @@ Records are handled with Powertools' ``BatchProcessor``. The first record of a s
 batch projects *all* of that stream's delivered events in one step (one read, one conditional
 write); the stream's later records share that outcome. A failed stream fails only its own
 records, so Lambda retries from the first of them and other aggregates keep moving.
+
+Every consumer names its ``source``: the upcaster of the service that owns the event store it
+reads (its ``EventRegistry``). Records are decoded through it, so projectors and policies see every
+event at its current schema version; an event it cannot read (a newer version than this code knows)
+fails its record, which is retried and finally goes to the mapping's on-failure destination.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from shop.errors import UnreadableEvent
 from shop.eventstore.codec import decode_commit
 from shop.eventstore.model import RecordedEvent
+from shop.eventstore.upcasting import Upcaster
 from shop.projection.engine import ProjectionEngine
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -50,23 +57,26 @@ def stream_id_of(record: Mapping[str, Any]) -> str:
     return str(record["dynamodb"]["Keys"]["streamId"]["S"])
 
 
-def commit_events(record: Mapping[str, Any]) -> list[RecordedEvent]:
-    """Events of the commit a stream record carries (empty for anything but an insert)."""
+def commit_events(record: Mapping[str, Any], source: Upcaster) -> list[RecordedEvent]:
+    """Events of the commit a stream record carries, upcast by ``source`` (empty for anything but an
+    insert)."""
     if record.get("eventName") != "INSERT":
         return []
-    return decode_commit(record["dynamodb"]["NewImage"])
+    return decode_commit(record["dynamodb"]["NewImage"], upcaster=source)
 
 
 class ProjectionBatch:
-    def __init__(self, engine: ProjectionEngine, records: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(
+        self, engine: ProjectionEngine, records: Iterable[Mapping[str, Any]], source: Upcaster
+    ) -> None:
         self._engine = engine
         self._delivered: dict[str, list[RecordedEvent]] = {}
         self._broken: dict[str, Exception] = {}
         for record in records:
             stream_id = stream_id_of(record)
             try:
-                self._delivered.setdefault(stream_id, []).extend(commit_events(record))
-            except (KeyError, ValueError, TypeError) as error:
+                self._delivered.setdefault(stream_id, []).extend(commit_events(record, source))
+            except (KeyError, ValueError, TypeError, UnreadableEvent) as error:
                 self._broken.setdefault(stream_id, error)
         self._outcome: dict[str, Exception | None] = {}
 
@@ -93,8 +103,9 @@ class ProjectionBatch:
 
 
 class PolicyBatch:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, source: Upcaster) -> None:
         self._policy = policy
+        self._source = source
         self._failed: dict[str, Exception] = {}
 
     def handle(self, record: DynamoDBRecord) -> None:
@@ -102,7 +113,7 @@ class PolicyBatch:
         if stream_id in self._failed:
             raise EarlierRecordFailed(stream_id) from self._failed[stream_id]
         try:
-            for event in commit_events(record.raw_event):
+            for event in commit_events(record.raw_event, self._source):
                 if event.type in self._policy.handles:
                     self._policy.handle(event)
         except Exception as error:
@@ -111,7 +122,7 @@ class PolicyBatch:
 
 
 def _stream_handler(
-    make_batch: Callable[[list[dict[str, Any]]], Callable[[DynamoDBRecord], None]],
+    make_batch: Callable[[list[dict[str, Any]]], Callable[[DynamoDBRecord], None]], source: Upcaster
 ) -> LambdaHandler:
     logger = Logger()
     tracer = Tracer()
@@ -134,6 +145,7 @@ def _stream_handler(
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)
 
+    handler.source = source  # which service's events it reads (checked against template.yaml by tests)
     return cast("LambdaHandler", handler)
 
 
@@ -142,11 +154,13 @@ def _remaining_ms(context: Any) -> int:
     return int(remaining()) if remaining is not None else 3 * TIME_RESERVE_MS
 
 
-def projector_handler(engine: Callable[[], ProjectionEngine]) -> LambdaHandler:
-    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use."""
-    return _stream_handler(lambda records: ProjectionBatch(engine(), records).handle)
+def projector_handler(engine: Callable[[], ProjectionEngine], *, source: Upcaster) -> LambdaHandler:
+    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use;
+    ``source``: the registry of the service whose event store stream it reads."""
+    return _stream_handler(lambda records: ProjectionBatch(engine(), records, source).handle, source)
 
 
-def policy_handler(policy: Callable[[], Policy]) -> LambdaHandler:
-    """The Lambda handler of a policy; ``policy`` is a cached factory, called on first use."""
-    return _stream_handler(lambda _: PolicyBatch(policy()).handle)
+def policy_handler(policy: Callable[[], Policy], *, source: Upcaster) -> LambdaHandler:
+    """The Lambda handler of a policy; ``policy`` is a cached factory, called on first use;
+    ``source``: the registry of the service whose event store stream it reads (often another's)."""
+    return _stream_handler(lambda _: PolicyBatch(policy(), source).handle, source)

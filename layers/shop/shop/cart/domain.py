@@ -122,7 +122,10 @@ class Cart(Aggregate):
             )
         self._record(
             CartItemAdded(
-                product_id=product.product_id, name=product.name, quantity=quantity, unit_price=product.price
+                product_id=product.product_id,
+                name=product.name,
+                quantity_added=quantity,
+                unit_price=product.price,
             )
         )
 
@@ -205,7 +208,7 @@ class Cart(Aggregate):
                 self.customer_id, self.currency = event.customer_id, event.currency
             case CartItemAdded():
                 current = self.lines.get(event.product_id)
-                quantity = event.quantity + (current.quantity if current else 0)
+                quantity = event.quantity_added + (current.quantity if current else 0)
                 self.lines[event.product_id] = CartLine(
                     product_id=event.product_id,
                     name=event.name,

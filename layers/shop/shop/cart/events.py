@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -29,15 +31,30 @@ class CartCreated(DomainEvent):
 
 
 class CartItemAdded(DomainEvent):
-    """``quantity`` units were added; the line now costs ``unit_price`` each (the listed price)."""
+    """``quantity_added`` units were added to the line (on top of what it held); the line now costs
+    ``unit_price`` each (the listed price).
+
+    Version 2. Version 1 called the units added ``quantity``: the name ``CartItemQuantityChanged``
+    and ``CartLine`` give the line's resulting quantity, so a reader could take a change for a
+    total. Stored v1 events are upcast by ``quantity_named_as_added``.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     product_id: str
     name: str
-    quantity: int
+    quantity_added: int
     unit_price: Money
 
 
+def quantity_named_as_added(v1: dict[str, Any]) -> dict[str, Any]:
+    """``CartItemAdded`` v1 -> v2: ``quantity`` (the units added) becomes ``quantityAdded``."""
+    return {("quantityAdded" if key == "quantity" else key): value for key, value in v1.items()}
+
+
 class CartItemQuantityChanged(DomainEvent):
+    """The line now holds ``quantity`` units (1 to 99; removing a line is ``CartItemRemoved``)."""
+
     product_id: str
     name: str
     quantity: int
@@ -59,5 +76,6 @@ class CartCheckedOut(DomainEvent):
 
 
 cart_events = EventRegistry(
-    [CartCreated, CartItemAdded, CartItemQuantityChanged, CartItemRemoved, CartCheckedOut]
+    [CartCreated, CartItemAdded, CartItemQuantityChanged, CartItemRemoved, CartCheckedOut],
+    upcasters={(CartItemAdded, 1): quantity_named_as_added},
 )

@@ -42,7 +42,7 @@ class CartsProjection:
                     line = items[-1]
                 line |= {
                     "name": added.name,
-                    "quantity": int(line["quantity"]) + added.quantity,
+                    "quantity": int(line["quantity"]) + added.quantity_added,
                     "unitPrice": added.unit_price.model_dump(),
                 }
                 return {"items": items}

@@ -42,7 +42,7 @@ class CartProjectorSettings(Settings):
 @cached
 def cart_commands() -> CartCommands:
     settings = CartCommandSettings.from_env()
-    store = DynamoDBEventStore.for_table(settings.events_table)
+    store = DynamoDBEventStore.for_table(settings.events_table, cart_events)
     catalog = ProductsViewCatalog(DynamoDBView.for_table(settings.products_view_table))
     snapshots = (
         Snapshotting(DynamoDBSnapshotStore.for_table(settings.snapshots_table), settings.snapshot_every)
@@ -76,4 +76,5 @@ def carts_projector() -> ProjectionEngine:
         CartsProjection(),
         events_table=settings.events_table,
         view_table=settings.carts_view_table,
+        upcaster=cart_events,
     )

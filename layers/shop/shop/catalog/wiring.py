@@ -46,7 +46,7 @@ class CatalogProjectorSettings(Settings):
 @cached
 def catalog_commands() -> CatalogCommands:
     settings = CatalogCommandSettings.from_env()
-    store = DynamoDBEventStore.for_table(settings.events_table)
+    store = DynamoDBEventStore.for_table(settings.events_table, catalog_events)
     snapshots = (
         Snapshotting(DynamoDBSnapshotStore.for_table(settings.snapshots_table), settings.snapshot_every)
         if settings.snapshot_every
@@ -86,6 +86,7 @@ def products_projector() -> ProjectionEngine:
         ProductsProjection(),
         events_table=settings.events_table,
         view_table=settings.products_view_table,
+        upcaster=catalog_events,
     )
 
 
@@ -93,5 +94,5 @@ def products_projector() -> ProjectionEngine:
 def stock_reservations() -> StockReservationPolicy:
     settings = CatalogStoreSettings.from_env()
     return StockReservationPolicy(
-        Repository(DynamoDBEventStore.for_table(settings.events_table), catalog_events)
+        Repository(DynamoDBEventStore.for_table(settings.events_table, catalog_events), catalog_events)
     )

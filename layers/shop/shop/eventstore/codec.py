@@ -17,7 +17,9 @@ events           S     compact JSON list of ``{id, type, schemaVersion, occurred
 ===============  ====  ==========================================================================
 
 Items are read in their low-level ``AttributeValue`` form, which is the same in a Query response
-and in a DynamoDB Streams record's ``NewImage``, so one decoder serves the store and the projectors.
+and in a DynamoDB Streams record's ``NewImage``, so one decoder serves the store and the stream
+consumers; it upcasts every event to the current version of its type through the ``Upcaster`` it is
+given (``shop.eventstore.upcasting``), so no reader sees an older one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from shop.eventstore.model import (
     format_timestamp,
     parse_timestamp,
 )
+from shop.eventstore.upcasting import Upcaster, upcast_event
 
 AttributeValue = Mapping[str, Any]
 Item = Mapping[str, AttributeValue]
@@ -75,8 +78,10 @@ def commit_id_of(item: Item | None) -> str | None:
     return item.get("commitId", {}).get("S") if item else None
 
 
-def decode_commit(item: Item) -> list[RecordedEvent]:
-    """Events of one commit item, in version order."""
+def decode_commit(item: Item, *, upcaster: Upcaster) -> list[RecordedEvent]:
+    """Events of one commit item, in version order, upcast by ``upcaster`` (``AS_STORED``: as stored).
+
+    Raises ``UnreadableEvent`` for an event the upcaster cannot read."""
     stream_id = item["streamId"]["S"]
     first = int(item["version"]["N"])
     # A commit written before actors were recorded has none: "" (unknown), never a guess.
@@ -84,15 +89,18 @@ def decode_commit(item: Item) -> list[RecordedEvent]:
     request_key = item.get("requestKey", {}).get("S", "")
     metadata = EventMetadata(item["correlationId"]["S"], item["causationId"]["S"], actor, request_key)
     return [
-        RecordedEvent(
-            event_id=raw["id"],
-            type=raw["type"],
-            stream_id=stream_id,
-            version=first + offset,
-            schema_version=raw["schemaVersion"],
-            occurred_at=parse_timestamp(raw["occurredAt"]),
-            data=raw["data"],
-            metadata=metadata,
+        upcast_event(
+            RecordedEvent(
+                event_id=raw["id"],
+                type=raw["type"],
+                stream_id=stream_id,
+                version=first + offset,
+                schema_version=raw["schemaVersion"],
+                occurred_at=parse_timestamp(raw["occurredAt"]),
+                data=raw["data"],
+                metadata=metadata,
+            ),
+            upcaster,
         )
         for offset, raw in enumerate(json.loads(item["events"]["S"]))
     ]

@@ -5,6 +5,9 @@ and the repeat then fails its own condition. Every commit carries a fresh ``comm
 condition that finds *our* commit already in place is the earlier attempt's success, not a
 conflict (``ReturnValuesOnConditionCheckFailure: ALL_OLD`` shows the item without another read).
 Transactions also carry it as their ``ClientRequestToken``, DynamoDB's own idempotency.
+
+Loads upcast every event to its type's current version through the store's ``Upcaster`` (the
+service's ``EventRegistry``; ``AS_STORED`` by default: the history as stored).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from shop import ddb
 from shop.eventstore.codec import commit_id_of, decode_commit, encode_commit
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
+from shop.eventstore.upcasting import AS_STORED, Upcaster
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,14 +33,16 @@ _RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 class DynamoDBEventStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, upcaster: Upcaster = AS_STORED) -> None:
         self._client = client
         self._table = table_name
+        self._upcaster = upcaster
 
     @classmethod
-    def for_table(cls, table_name: str) -> Self:
-        """The store in ``table_name``, through this execution environment's client."""
-        return cls(ddb.client(), table_name)
+    def for_table(cls, table_name: str, upcaster: Upcaster) -> Self:
+        """The store in ``table_name``, through this execution environment's client, upcasting what
+        it loads with ``upcaster`` (the owning service's event registry)."""
+        return cls(ddb.client(), table_name, upcaster=upcaster)
 
     @property
     def table_name(self) -> str:
@@ -121,7 +127,7 @@ class DynamoDBEventStore:
         while True:
             page = self._client.query(**query)
             for item in page.get("Items", []):
-                events.extend(decode_commit(item))
+                events.extend(decode_commit(item, upcaster=self._upcaster))
             if "LastEvaluatedKey" not in page:
                 return events
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -7,10 +7,14 @@ from collections.abc import Sequence
 
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent, StreamCheck, StreamWrite
 from shop.eventstore.store import ConcurrencyError, check_commit, check_writes
+from shop.eventstore.upcasting import AS_STORED, Upcaster, upcast_event
 
 
 class InMemoryEventStore:
-    def __init__(self) -> None:
+    """Loads upcast through ``upcaster``, as ``DynamoDBEventStore`` does; ``commits`` stay as stored."""
+
+    def __init__(self, *, upcaster: Upcaster = AS_STORED) -> None:
+        self._upcaster = upcaster
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._lock = threading.Lock()
         #: Every commit in append order, as (stream id, events); lets tests replay "the stream".
@@ -52,7 +56,8 @@ class InMemoryEventStore:
 
     def load(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         with self._lock:
-            return [e for e in self._streams.get(stream_id, []) if e.version > after_version]
+            stored = [e for e in self._streams.get(stream_id, []) if e.version > after_version]
+        return [upcast_event(event, self._upcaster) for event in stored]
 
     def _version(self, stream_id: str) -> int:
         events = self._streams.get(stream_id)

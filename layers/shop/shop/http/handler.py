@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from shop.errors import ShopError
+from shop.errors import ShopError, UnreadableEvent
 from shop.http import idempotency
 from shop.http.identity import caller
 from shop.http.problems import (
@@ -28,6 +28,7 @@ from shop.http.problems import (
     HttpProblem,
     from_http_problem,
     from_shop_error,
+    from_unreadable_event,
     from_validation_error,
     internal_error,
     problem_body,
@@ -65,6 +66,11 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response[str]:
         return from_validation_error(error)
+
+    @app.exception_handler(UnreadableEvent)
+    def _unreadable_event(error: UnreadableEvent) -> Response[str]:
+        logger.error("an event this deployment cannot read", event_type=error.type_name, exc_info=error)
+        return from_unreadable_event(error)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:

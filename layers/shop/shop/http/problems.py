@@ -23,12 +23,17 @@ from shop.errors import (
     NotFound,
     RuleViolated,
     ShopError,
+    UnreadableEvent,
     VersionMismatch,
 )
-from shop.http.contract import CACHE_CONTROL, PROBLEM_CACHE_CONTROL
+from shop.http.contract import CACHE_CONTROL, PROBLEM_CACHE_CONTROL, RETRY_AFTER
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:shop:problem:"
+
+#: What a 503 for an event this deployment cannot read tells the client to wait: a deployment that
+#: is rolling out (or back) takes a while.
+UNREADABLE_EVENT_RETRY_AFTER_SECONDS = 30
 
 _STATUS_BY_ERROR: dict[type[ShopError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
@@ -146,4 +151,18 @@ def internal_error() -> Response[str]:
         HTTPStatus.INTERNAL_SERVER_ERROR,
         "The server failed to handle the request; it has been logged.",
         code="internal-error",
+    )
+
+
+def from_unreadable_event(error: UnreadableEvent) -> Response[str]:
+    """503: the resource's history holds an event this deployment cannot read (a newer schema
+    version). Not the caller's fault, and nothing is guessed: the command is not run. Which event is
+    logged, not told."""
+    del error
+    return problem(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "This resource's history was written by a newer version of the service than the one answering; "
+        "try again once the deployment has finished.",
+        code="unreadable-event",
+        headers={RETRY_AFTER: str(UNREADABLE_EVENT_RETRY_AFTER_SECONDS)},
     )

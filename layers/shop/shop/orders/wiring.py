@@ -34,7 +34,9 @@ class OrderProjectorSettings(Settings):
 
 
 def _repository() -> Repository:
-    return Repository(DynamoDBEventStore.for_table(OrderStoreSettings.from_env().events_table), order_events)
+    return Repository(
+        DynamoDBEventStore.for_table(OrderStoreSettings.from_env().events_table, order_events), order_events
+    )
 
 
 @cached
@@ -82,4 +84,5 @@ def orders_projector() -> ProjectionEngine:
         OrdersProjection(),
         events_table=settings.events_table,
         view_table=settings.orders_view_table,
+        upcaster=order_events,
     )
