@@ -27,6 +27,9 @@ $(STAMP): requirements-dev.txt layers/shop/requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@# The layer's package and the repository on the venv's path, for scripts, bench and the REPL.
 	@printf '%s\n%s\n' "$(CURDIR)/layers/shop" "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/shop-dev.pth"
+	@# The console script `shopctl` (pyproject [project.scripts]), editable: it runs this checkout.
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . > $(VENV)/shopctl-install.log 2>&1 \
+	  || { cat $(VENV)/shopctl-install.log; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001)
