@@ -71,7 +71,9 @@ def as_document(event: RecordedEvent) -> dict[str, Any]:
 
 def show(stream_id: str, store: str, events: list[RecordedEvent]) -> None:
     table = Table(title=f"{stream_id} ({store}, {len(events)} events)", title_justify="left")
-    for column in ("v", "type", "occurred at", "actor", "correlation / causation", "data"):
+    table.add_column("v", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    for column in ("occurred at", "actor", "correlation / causation", "data"):
         table.add_column(column, overflow="fold")
     for event in events:
         table.add_row(
