@@ -42,7 +42,6 @@ from shop.operations.readmodels import EVENT_STORES, READ_MODELS
 from shop.operations.rebuild import dynamodb_rebuild
 
 DEFAULT_PORTS = {"QueryApi": 3000, "CommandApi": 3001}
-STATE_DIR_NAME = "STATE_DIR"
 #: The first request to each function waits for its workers to import the handler: on a loaded
 #: 2-core machine that has taken 30-60 s, which must not crash `make run`.
 SEED_REQUEST_TIMEOUT = 120
@@ -159,7 +158,10 @@ class Runner:
             outcome = rebuild.run()
             if not outcome.ok:
                 failures = "; ".join(f"{f.stream_id}: {f.error}" for f in outcome.failures)
-                raise RuntimeError(f"rebuilding {model.table} from {STATE_DIR_NAME} failed: {failures}")
+                raise RuntimeError(
+                    f"rebuilding {model.table} from the event stores in {self.settings.state_dir} failed:"
+                    f" {failures}. Fix the projection, or `make reset` to start without that state."
+                )
             self.rebuilt.append(
                 f"{model.table} ({outcome.events} events, {outcome.rows_written} row writes, "
                 f"{outcome.seconds:.1f} s)"
