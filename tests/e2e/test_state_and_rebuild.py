@@ -119,6 +119,9 @@ def test_a_restarted_stack_answers_what_was_written_before(tmp_path: Path) -> No
         eventually(
             lambda: call("GET", f"{second.query}/products/{product}").json()["price"]["amount"] == 1200
         )
+        # A command answered just before Ctrl-C: the stop reads the streams a last time.
+        last = call("POST", f"{second.command}/products/{product}/stock", {"quantity": 1}, token=admin)
+        assert last.status == 200, last.body
     finally:
         assert second.stop() == 0, "".join(second.output[-30:])
     # The restored commits were not journaled again: one line per commit.
@@ -126,6 +129,7 @@ def test_a_restarted_stack_answers_what_was_written_before(tmp_path: Path) -> No
     keys = [(item["streamId"]["S"], item["version"]["N"]) for item in lines]
     assert len(keys) == len(set(keys))
     assert (f"product-{product}", "2") in keys  # the price change after the restart
+    assert (f"stock-{product}", "3") in keys  # received, reserved, then the receipt right before the stop
 
 
 def test_rebuilding_products_view_while_commands_keep_arriving_ends_equal_to_a_replay(
