@@ -15,6 +15,7 @@ UNKNOWN_RESOURCE = 3  # no such table (or other logical id) in the stack or temp
 NO_SUCH_STREAM = 4  # no event store holds this stream id
 UNREACHABLE = 5  # the endpoint does not answer, or the stack does not exist
 CONFLICT = 6  # the state does not allow it (a fresh target that is not empty, a resume that does not match)
+INTERRUPTED = 130  # Ctrl-C: what was done is saved (a rebuild's positions)
 
 
 class ShopctlError(Exception):
@@ -42,3 +43,8 @@ class Unreachable(ShopctlError):
 class Conflict(ShopctlError):
     exit_code = CONFLICT
     kind = "conflict"
+
+
+class Interrupted(ShopctlError):
+    exit_code = INTERRUPTED
+    kind = "interrupted"

@@ -5,12 +5,15 @@ The event stores are the source of truth; every read table is rebuilt from them 
 store is a journal, ``STATE_DIR/<LogicalId>.jsonl``: one line per commit item, in the order the
 store's stream delivered it, appended by the stream reader as soon as it reads the record (every
 commit is an ``INSERT``; the application never updates or deletes one). Each read's new lines are
-flushed and ``fsync``ed before the records go on to the stream's consumers.
+written and flushed to the operating system before the records go on to the stream's consumers;
+from then on they survive the stack's death (``kill -9``), as the kernel holds them. They are
+``fsync``ed at a clean stop only: a stream read must not wait for a disk (under load that took
+longer than delivering), and a machine that crashes loses a local demo's last seconds at most.
 
-Durability: a commit is on disk within one stream poll of being written (``POLL_INTERVAL``, 0.1 s
-by default), plus the time to read it. Ctrl-C (or SIGTERM) reads every stream a last time once the
-APIs and the functions have stopped, so a clean stop keeps everything. ``kill -9`` loses at most the
-commits of that last poll interval; a line cut short by it is skipped at the next start.
+Durability: a commit is in the journal within one stream poll of being written (``POLL_INTERVAL``,
+0.1 s by default), plus the time to read it. Ctrl-C (or SIGTERM) reads every stream a last time once
+the APIs and the functions have stopped, so a clean stop keeps everything. ``kill -9`` loses at most
+the commits of that last poll interval; a line cut short by it is skipped at the next start.
 
 At start, ``restore`` writes the journals' items back (``BatchWriteItem``) into the new, empty
 tables before any consumer runs. Their stream records then reach every consumer again, as after a
@@ -97,7 +100,6 @@ class EventStoreJournal:
                 journal = self._file(store)
                 journal.write("".join(lines))
                 journal.flush()
-                os.fsync(journal.fileno())
         return len(lines)
 
     def _file(self, store: str) -> IO[str]:
@@ -110,6 +112,8 @@ class EventStoreJournal:
         with self._lock:
             for journal in self._files.values():
                 with contextlib.suppress(OSError):
+                    journal.flush()
+                    os.fsync(journal.fileno())
                     journal.close()
             self._files.clear()
 

@@ -103,6 +103,7 @@ def as_document(lag: ProjectionLag, now: datetime) -> dict[str, Any]:
         if lag.oldest_pending
         else None,
         "behind": [{"streamId": s, "applied": a, "newest": n} for s, a, n in lag.examples],
+        "undecodable": [{"streamId": s, "error": e} for s, e in lag.undecodable],
     }
 
 
@@ -149,6 +150,8 @@ def show(target: Target, consumers: list[dict[str, Any]]) -> None:
                 f"  {entry['readTable']}: {stream['streamId']} applied {stream['applied']}, "
                 f"the store has {stream['newest']}"
             )
+        for stream in entry.get("undecodable", []):
+            console.print(f"  {entry['store']}: {stream['streamId']} has a commit that does not decode")
 
 
 def _seconds(value: float | None) -> str:

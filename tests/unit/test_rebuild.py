@@ -166,31 +166,86 @@ def test_a_row_the_live_projector_writes_meanwhile_ends_with_every_version_once(
     assert view.rows == replayed(store)
 
 
-def test_a_failing_stream_stops_its_segment_and_a_resumed_run_goes_on_from_the_saved_page() -> None:
+def test_a_failing_stream_fails_alone_and_a_second_run_after_the_fix_completes_it() -> None:
     store = history(streams=6)
     view = InMemoryView()
     failing = {"thing-4"}
-    positions = MemoryPositions()
-    scan = ListScan(items_of(store), page_size=2)
-    first = Rebuild(
-        ProjectionEngine(AppliedVersions(failing), view, store), scan, total_segments=2, positions=positions
-    ).run()
+    scan = ListScan(items_of(store), page_size=2)  # thing-4's commits span pages: reported once
+    first = Rebuild(ProjectionEngine(AppliedVersions(failing), view, store), scan, total_segments=2).run()
     assert [f.stream_id for f in first.failures] == ["thing-4"]
     assert "cannot project thing-4" in first.failures[0].error
-    assert "thing-4" not in {f"thing-{dict(key)['id']}" for key in view.rows}
-    saved = positions.load()
-    assert sorted(s for s, p in saved.items() if p.done) == [1 - first.failures[0].segment]
+    others = {key: row for key, row in replayed(store).items() if dict(key)["id"] != "4"}
+    assert view.rows == others  # every other stream was rebuilt
 
     failing.clear()  # the cause is fixed
-    pages_before = scan.pages_read
+    table = CountingTable(view)
+    second = Rebuild(ProjectionEngine(AppliedVersions(failing), table, store), scan, total_segments=2).run()
+    assert second.ok
+    assert view.rows == replayed(store)
+    assert table.writes == 2  # thing-4 alone, once per page its 3 commits span (pages of 2)
+
+
+def test_a_commit_that_does_not_decode_fails_its_stream_only() -> None:
+    store = history(streams=3)
+    items = items_of(store)
+    poison = {**items[0], "events": {"S": "this is not JSON"}}  # thing-0's first commit
+    view = InMemoryView()
+    outcome = Rebuild(ProjectionEngine(AppliedVersions(), view, store), ListScan([poison, *items[1:]])).run()
+    assert [(f.stream_id, f.error.split(":")[0]) for f in outcome.failures] == [
+        ("thing-0", "JSONDecodeError")
+    ]
+    assert {dict(key)["id"] for key in view.rows} == {"1", "2"}
+
+
+def test_a_scan_that_fails_stops_its_segment_and_a_resumed_run_goes_on_from_the_saved_page() -> None:
+    store = history(streams=6)
+    view = InMemoryView()
+    positions = MemoryPositions()
+
+    class BrokenAfterTwoPages(ListScan):
+        broken = True
+
+        def pages(
+            self, segment: int, total: int, start: Key | None
+        ) -> Iterator[tuple[list[Item], Key | None]]:
+            for number, page in enumerate(super().pages(segment, total, start)):
+                if self.broken and number == 2:
+                    raise ConnectionError("the endpoint went away")
+                yield page
+
+    scan = BrokenAfterTwoPages(items_of(store), page_size=2)
+    first = Rebuild(
+        ProjectionEngine(AppliedVersions(), view, store), scan, positions=positions, total_segments=1
+    ).run()
+    assert [(f.stream_id, f.error) for f in first.failures] == [
+        ("", "ConnectionError: the endpoint went away")
+    ]
+    assert first.commits == 4
+    scan.broken = False
     second = Rebuild(
-        ProjectionEngine(AppliedVersions(failing), view, store), scan, total_segments=2, positions=positions
+        ProjectionEngine(AppliedVersions(), view, store), scan, positions=positions, total_segments=1
     ).run()
     assert second.ok
-    assert second.skipped_segments == 1
-    assert scan.pages_read - pages_before < pages_before  # it went on; it did not start again
+    assert second.commits == len(scan.items) - 4  # it went on after the two saved pages
     assert view.rows == replayed(store)
-    assert all(p.done for p in positions.load().values())
+
+
+def test_stop_ends_each_segment_after_its_page_and_resume_finishes() -> None:
+    store = history(streams=6)
+    view = InMemoryView()
+    positions = MemoryPositions()
+    scan = ListScan(items_of(store), page_size=2)
+    rebuild = Rebuild(
+        ProjectionEngine(AppliedVersions(), view, store), scan, positions=positions, total_segments=1
+    )
+    rebuild._on_page = lambda page: rebuild.stop()  # Ctrl-C during the first page
+    first = rebuild.run()
+    assert (first.interrupted, first.commits) == (True, 2)
+    second = Rebuild(
+        ProjectionEngine(AppliedVersions(), view, store), scan, positions=positions, total_segments=1
+    ).run()
+    assert (second.interrupted, second.ok) == (False, True)
+    assert view.rows == replayed(store)
 
 
 def test_a_run_whose_segments_are_all_done_reads_nothing() -> None:

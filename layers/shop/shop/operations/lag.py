@@ -10,7 +10,7 @@ price of reading both tables (``Scan``; docs/operations.md has the cost).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,8 @@ class ProjectionLag:
     oldest_pending: datetime | None
     #: A few streams that are behind, most behind first: (stream id, applied, newest).
     examples: tuple[tuple[str, int, int], ...] = ()
+    #: Streams of the store with a commit that does not decode (left out above), with the error.
+    undecodable: tuple[tuple[str, str], ...] = ()
 
 
 RowKey = tuple[tuple[str, str], ...]
@@ -103,7 +105,8 @@ def dynamodb_projection_lag(
     key_names = [
         entry["AttributeName"] for entry in client.describe_table(TableName=view_table)["Table"]["KeySchema"]
     ]
-    streams, _ = commits_by_stream(scan_items(client, store_table))
+    undecodable: dict[str, str] = {}
+    streams, _ = commits_by_stream(scan_items(client, store_table), undecodable)
     checkpoints = sorted(
         {target.checkpoint for stream_id in streams if (target := projection.target(stream_id)) is not None}
     )
@@ -111,4 +114,6 @@ def dynamodb_projection_lag(
     items = scan_items(
         client, view_table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
     )
-    return projection_lag(projection, streams, rows_by_key((from_item(i) for i in items), key_names))
+    lag = projection_lag(projection, streams, rows_by_key((from_item(i) for i in items), key_names))
+    mine = tuple(sorted((s, e) for s, e in undecodable.items() if projection.target(s) is not None))
+    return replace(lag, undecodable=mine)

@@ -18,9 +18,15 @@ So "in place" (repair: a lost table, deleted rows, records that went to an on-fa
 differs. Applied versions are never rewritten: a row that is wrong must be rebuilt into a fresh
 table (docs/rebuild.md).
 
+A stream that fails (a commit that does not decode, an event the projection cannot apply) fails
+alone, as it does in a projector: it is reported (``Outcome.failures``) and the others go on. Once
+the cause is fixed, a second run applies what that stream lacks (and costs one read for every
+stream already current).
+
 Resumable: after each page of a segment is applied, ``Positions.save`` records the segment's
 ``LastEvaluatedKey``; a run started with the saved positions goes on from there (a page applied
-but not yet saved is applied again, which the checkpoints make a no-op).
+but not yet saved is applied again, which the checkpoints make a no-op). ``Rebuild.stop`` (Ctrl-C)
+ends every segment after its current page.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -93,6 +99,9 @@ class PageDone:
 
 @dataclass(frozen=True, slots=True)
 class SegmentFailure:
+    """A stream that could not be applied (``stream_id``), or a segment that could not be read
+    (``stream_id`` empty: the scan itself failed, and the segment stopped there)."""
+
     segment: int
     stream_id: str
     error: str
@@ -110,6 +119,8 @@ class Outcome:
     failures: list[SegmentFailure] = field(default_factory=list)
     #: Segments already done before this run (a resumed run).
     skipped_segments: int = 0
+    #: Stopped (``Rebuild.stop``) before every segment was done.
+    interrupted: bool = False
 
     @property
     def events_per_second(self) -> float:
@@ -156,19 +167,39 @@ def is_commit(item: Item) -> bool:
     return "events" in item and "streamId" in item and "version" in item
 
 
-def commits_by_stream(items: Iterable[Item]) -> tuple[dict[str, list[RecordedEvent]], int]:
-    """The events of the commit items, grouped by stream in version order; and how many commits."""
+def items_by_stream(items: Iterable[Item]) -> dict[str, list[Item]]:
+    """The commit items, grouped by stream, each group in version order."""
+    streams: dict[str, list[Item]] = {}
+    for item in items:
+        if is_commit(item):
+            streams.setdefault(str(item["streamId"]["S"]), []).append(item)
+    for group in streams.values():
+        group.sort(key=lambda item: int(item["version"]["N"]))
+    return streams
+
+
+def decode_stream(items: Iterable[Item]) -> list[RecordedEvent]:
+    """The events of one stream's commit items, in order (``ValueError`` & co. if one does not decode)."""
+    return [event for item in items for event in decode_commit(item)]
+
+
+def commits_by_stream(
+    items: Iterable[Item], undecodable: dict[str, str] | None = None
+) -> tuple[dict[str, list[RecordedEvent]], int]:
+    """The events of the commit items, grouped by stream in version order; and how many commits.
+
+    A stream with a commit that does not decode is left out, and named in ``undecodable`` (with the
+    error) when given; without it, the error is raised."""
     streams: dict[str, list[RecordedEvent]] = {}
     commits = 0
-    for item in items:
-        if not is_commit(item):
-            continue
-        commits += 1
-        events = decode_commit(item)
-        if events:
-            streams.setdefault(events[0].stream_id, []).extend(events)
-    for events in streams.values():
-        events.sort(key=lambda event: event.version)
+    for stream_id, group in items_by_stream(items).items():
+        commits += len(group)
+        try:
+            streams[stream_id] = decode_stream(group)
+        except (KeyError, ValueError, TypeError) as error:
+            if undecodable is None:
+                raise
+            undecodable[stream_id] = f"{type(error).__name__}: {error}"
     return streams, commits
 
 
@@ -214,40 +245,78 @@ class Rebuild:
         self._writes = writes or (lambda: 0)
         self._outcome = Outcome()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        #: Streams that failed in this run: their later commits are not tried again.
+        self._failed: set[str] = set()
+
+    def stop(self) -> None:
+        """End every segment after the page it is applying (its position saved): ``run`` returns."""
+        self._stopping.set()
 
     def run(self) -> Outcome:
+        """Every segment not done yet, in parallel; returns when all are done or ``stop`` was called.
+
+        A ``KeyboardInterrupt`` while waiting stops the segments, waits for their current pages,
+        and is raised again (the positions are saved: ``--resume`` goes on)."""
         started = time.monotonic()
         saved = self.positions.load()
         pending = [s for s in range(self.total_segments) if not saved.get(s, SegmentPosition()).done]
         self._outcome = Outcome(skipped_segments=self.total_segments - len(pending))
         if pending:
-            with ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="rebuild") as pool:
-                for segment in pending:
-                    pool.submit(self._segment, segment, saved.get(segment, SegmentPosition()).start)
+            pool = ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="rebuild")
+            futures = [
+                pool.submit(self._segment, segment, saved.get(segment, SegmentPosition()).start)
+                for segment in pending
+            ]
+            try:
+                while not all(future.done() for future in futures):
+                    wait(futures, timeout=0.2)
+            except KeyboardInterrupt:
+                self.stop()
+                raise
+            finally:
+                pool.shutdown(wait=True)
+        self._outcome.interrupted = self._stopping.is_set()
         self._outcome.seconds = time.monotonic() - started
         self._outcome.rows_written = self._writes()
         return self._outcome
 
     def _segment(self, segment: int, start: Key | None) -> None:
-        stream_id = ""
         try:
             for items, next_start in self._scan.pages(segment, self.total_segments, start):
-                streams, commits = commits_by_stream(items)
-                for stream_id, events in streams.items():
-                    self._engine.project(stream_id, events)
-                stream_id = ""
+                streams = items_by_stream(items)
+                events = sum(self._apply(segment, stream_id, group) for stream_id, group in streams.items())
                 self.positions.save(segment, SegmentPosition(next_start, done=next_start is None))
-                page = PageDone(segment, commits, sum(len(e) for e in streams.values()), len(streams))
+                page = PageDone(segment, sum(len(g) for g in streams.values()), events, len(streams))
                 with self._lock:
                     self._outcome.commits += page.commits
                     self._outcome.events += page.events
                     self._outcome.streams += page.streams
                 self._on_page(page)
-        except Exception as error:  # noqa: BLE001 - reported per segment; the others go on
-            with self._lock:
-                self._outcome.failures.append(
-                    SegmentFailure(segment, stream_id, f"{type(error).__name__}: {error}")
-                )
+                if self._stopping.is_set():
+                    return
+        except Exception as error:  # noqa: BLE001 - the scan failed: this segment stops, the others go on
+            self._fail(segment, "", error)
+
+    def _apply(self, segment: int, stream_id: str, items: list[Item]) -> int:
+        """Project one stream's commits of a page; its events, or 0 if it failed (then reported)."""
+        with self._lock:
+            if stream_id in self._failed:
+                return 0
+        try:
+            events = decode_stream(items)
+            self._engine.project(stream_id, events)
+        except Exception as error:  # noqa: BLE001 - one stream fails alone, as in a projector
+            self._fail(segment, stream_id, error)
+            return 0
+        return len(events)
+
+    def _fail(self, segment: int, stream_id: str, error: Exception) -> None:
+        with self._lock:
+            self._failed.add(stream_id)
+            self._outcome.failures.append(
+                SegmentFailure(segment, stream_id, f"{type(error).__name__}: {error}")
+            )
 
 
 def dynamodb_rebuild(
