@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from typer.testing import CliRunner
 
+from local.stack.inprocess import emulated_aws
 from local.stack.stack import Stack
+from shop.eventstore.dynamodb import DynamoDBEventStore
+from shop.eventstore.model import EventMetadata, NewEvent
 from shopctl import errors
 from shopctl.app import app
 from tests.support.replay import check, read_snapshot
@@ -225,3 +229,51 @@ def test_resume_needs_the_positions_of_the_same_rebuild(server_stack: Stack, tmp
         )
     )
     assert (done["resumedSegmentsDone"], done["events"]) == (2, 0)
+
+
+STACK_TEMPLATE = {
+    "Resources": {
+        "CatalogEventStore": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [
+                    {"AttributeName": "streamId", "AttributeType": "S"},
+                    {"AttributeName": "version", "AttributeType": "N"},
+                ],
+                "KeySchema": [
+                    {"AttributeName": "streamId", "KeyType": "HASH"},
+                    {"AttributeName": "version", "KeyType": "RANGE"},
+                ],
+            },
+        }
+    }
+}
+
+
+def test_a_deployed_stack_is_named_by_stack_name_and_its_physical_names_come_from_cloudformation() -> None:
+    with emulated_aws():
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName="shop-test", TemplateBody=json.dumps(STACK_TEMPLATE))
+        resource = cloudformation.describe_stack_resource(
+            StackName="shop-test", LogicalResourceId="CatalogEventStore"
+        )
+        physical = resource["StackResourceDetail"]["PhysicalResourceId"]
+        assert physical != "CatalogEventStore"
+        store = DynamoDBEventStore(boto3.client("dynamodb", region_name="us-east-1"), physical)
+        store.append("product-9", 0, [NewEvent("ProductDiscontinued", {})], EventMetadata("c", "r", "a"))
+
+        found = runner.invoke(
+            app, ["events", "product-9", "--stack-name", "shop-test", "--region", "us-east-1", "--json"]
+        )
+        assert [e["type"] for e in document(found)["events"]] == ["ProductDiscontinued"]
+        missing_table = runner.invoke(
+            app, ["rebuild", "ProductsView", "--stack-name", "shop-test", "--region", "us-east-1"]
+        )
+        assert missing_table.exit_code == errors.UNKNOWN_RESOURCE
+        assert "stack shop-test" in missing_table.output
+        no_stack = runner.invoke(
+            app, ["lag", "--stack-name", "no-such-stack", "--region", "us-east-1", "--json"]
+        )
+        assert no_stack.exit_code == errors.UNREACHABLE
+        assert "no stack 'no-such-stack'" in json.loads(no_stack.output)["message"]
