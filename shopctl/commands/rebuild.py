@@ -60,6 +60,8 @@ def command(
     as_json: Json = False,
 ) -> None:
     """Rebuild a read table from its service's event store while live projection goes on."""
+    if create and into is None:
+        raise typer.BadParameter("--create makes the --into table: name it", param_hint="--create")
     with reporting(as_json):
         target = connect(stack_name, endpoint_url, region, prefix)
         model = read_model(target, read_table)

@@ -108,6 +108,13 @@ def test_naming_no_target_or_two_is_a_usage_error(target: list[str]) -> None:
     assert result.exit_code == errors.USAGE == 2
 
 
+def test_create_without_into_is_a_usage_error() -> None:
+    result = runner.invoke(
+        app, ["rebuild", "ProductsView", "--create", "--endpoint-url", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == errors.USAGE
+
+
 def test_every_subcommand_has_help_and_json() -> None:
     for subcommand in ("lag", "events", "rebuild"):
         result = runner.invoke(app, [subcommand, "--help"])
