@@ -1,6 +1,6 @@
-"""CartProjector: Cart event store stream -> CartsView."""
+"""CartProjector: Cart event store stream -> CartsView; parks what it gives up on (docs/parking.md)."""
 
-from shop.cart.wiring import carts_projector
+from shop.cart.wiring import carts_projector, carts_projector_parking
 from shop.streams import projector_handler
 
-handler = projector_handler(carts_projector)
+handler = projector_handler(carts_projector, carts_projector_parking)

@@ -1,6 +1,7 @@
-"""OrderFulfilmentPolicy: stock reservation outcome (Catalog stream) -> confirm or reject the order."""
+"""OrderFulfilmentPolicy: stock reservation outcome (Catalog stream) -> confirm or reject the order;
+parks what it gives up on (docs/parking.md)."""
 
-from shop.orders.wiring import order_fulfilment
+from shop.orders.wiring import order_fulfilment, order_fulfilment_parking
 from shop.streams import policy_handler
 
-handler = policy_handler(order_fulfilment)
+handler = policy_handler(order_fulfilment, order_fulfilment_parking)

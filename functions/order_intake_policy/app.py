@@ -1,6 +1,7 @@
-"""OrderIntakePolicy: CartCheckedOut (Cart stream) -> PlaceOrder (Order event store)."""
+"""OrderIntakePolicy: CartCheckedOut (Cart stream) -> PlaceOrder (Order event store);
+parks what it gives up on (docs/parking.md)."""
 
-from shop.orders.wiring import order_intake
+from shop.orders.wiring import order_intake, order_intake_parking
 from shop.streams import policy_handler
 
-handler = policy_handler(order_intake)
+handler = policy_handler(order_intake, order_intake_parking)
