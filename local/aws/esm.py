@@ -397,10 +397,11 @@ class EventSourceMapping:
                 "condition": condition,
                 "approximateInvokeCount": attempts,
             },
+            # A partial batch failure is no function error: Lambda names one only when the function raised.
             "responseContext": {
                 "statusCode": 200,
                 "executedVersion": "$LATEST",
-                "functionError": "Unhandled" if function_error else None,
+                **({"functionError": "Unhandled"} if function_error else {}),
             },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
