@@ -175,7 +175,7 @@ class ParkingLot(Protocol):
 
     def park(self, stream_id: str, records: Sequence[StreamRecord], failure: Failure) -> None:
         """Park ``records`` of a stream the consumer gave up on; the stream's entry (``failure``) is
-        opened if it is not parked yet, else kept as it is. Parking a record again changes nothing."""
+        opened if it is not parked yet, else kept as it is. A record parked again is kept once."""
         ...
 
     def park_behind(self, stream_id: str, records: Sequence[StreamRecord]) -> bool:
