@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
+.PHONY: help run reset rebuild test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,10 +27,20 @@ $(STAMP): requirements-dev.txt layers/shop/requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@# The layer's package and the repository on the venv's path, for scripts, bench and the REPL.
 	@printf '%s\n%s\n' "$(CURDIR)/layers/shop" "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/shop-dev.pth"
+	@# The console script `shopctl` (pyproject [project.scripts]), editable: it runs this checkout.
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . > $(VENV)/shopctl-install.log 2>&1 \
+	  || { cat $(VENV)/shopctl-install.log; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001)
+run: $(STAMP) ## Run the whole system locally (Query API :3000, Command API :3001); state in STATE_DIR (.local)
 	@$(BIN)/python -m local
+
+reset: ## Forget the local stack's state: its event stores on disk (STATE_DIR, default .local)
+	@rm -rf "$${STATE_DIR:-.local}" && echo "removed $${STATE_DIR:-.local}/"
+
+rebuild: $(STAMP) ## Rebuild a read table of the running local stack: make rebuild VIEW=ProductsView
+	@test -n "$(VIEW)" || { echo "name the read table: make rebuild VIEW=ProductsView (or CartsView, OrdersView)"; exit 2; }
+	@$(BIN)/shopctl rebuild "$(VIEW)" --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}"
 
 test: $(STAMP) lint typecheck validate checkov ## Lint, type-check, validate and scan the template, run every test
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from local.aws.esm import EventSourceMapping, QueueEventSourceMapping, StreamReader
 
@@ -25,10 +26,16 @@ Spawn = Callable[..., None]
 
 @dataclass
 class Source:
-    """One stream and the mappings that consume it."""
+    """One stream and the mappings that consume it; ``observers`` see every read first (the
+    local stack's state on disk, ``local.stack.state``)."""
 
     reader: StreamReader
     mappings: list[EventSourceMapping] = field(default_factory=list)
+    #: Logical id of the table whose stream this is.
+    table: str = ""
+    observers: list[Callable[[list[dict[str, Any]]], object]] = field(default_factory=list)
+    #: One read at a time: the reader thread's, or the last one at a stop.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Delivery:
@@ -53,7 +60,13 @@ class Delivery:
     # ------------------------------------------------------------------ the two steps
     def read(self, source: Source) -> int:
         """Read the stream once; offer what is new to each of its mappings. How many records were read."""
-        records = source.reader.read()
+        with source.lock:
+            records = source.reader.read()
+            for observe in source.observers:
+                try:
+                    observe(records)
+                except Exception as error:  # the records must still reach the mappings
+                    self._log(f"[stream] {source.table}: an observer failed: {type(error).__name__}: {error}")
         for mapping in source.mappings:
             try:
                 mapping.offer(records)

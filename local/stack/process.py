@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,8 @@ class StackProcess:
     tokens: dict[str, str] = field(default_factory=dict)
     user_pool: str = ""
     client_id: str = ""
+    #: A STATE_DIR this handle made (removed at ``stop``); None when the caller chose one.
+    temporary_state: Path | None = None
 
     def auth(self, user: str = "admin") -> dict[str, str]:
         """The ``Authorization`` header of a demo user's printed access token."""
@@ -56,12 +60,22 @@ class StackProcess:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
+        code = self.process.wait(timeout=60)
+        if self.temporary_state is not None:
+            shutil.rmtree(self.temporary_state, ignore_errors=True)
+        return code
 
 
 def start(template: Path | None = None, *, own_group: bool = False, **environment: str) -> StackProcess:
     """``own_group``: in a process group of its own, which a test may signal as a terminal's Ctrl-C
-    signals the foreground group (every process in it)."""
+    signals the foreground group (every process in it).
+
+    The stack keeps its event stores in a fresh temporary STATE_DIR (removed at ``stop``) unless
+    ``environment`` names one: a test never sees another's state, nor the developer's ``.local/``."""
+    temporary_state = None
+    if "STATE_DIR" not in environment:
+        temporary_state = Path(tempfile.mkdtemp(prefix="shop-state-"))
+        environment = {**environment, "STATE_DIR": str(temporary_state)}
     env = {
         **os.environ,
         "QUERY_PORT": "0",
@@ -84,7 +98,7 @@ def start(template: Path | None = None, *, own_group: bool = False, **environmen
         process_group=0 if own_group else None,
     )
     assert process.stdout is not None
-    running = StackProcess(process, {})
+    running = StackProcess(process, {}, temporary_state=temporary_state)
     for line in process.stdout:
         running.output.append(line)
         found = re.match(r"\s+([\w ]+?)(?: API)?:\s+(http://\S+)", line)
@@ -99,6 +113,8 @@ def start(template: Path | None = None, *, own_group: bool = False, **environmen
         if line.startswith("Ctrl-C stops everything"):
             break
     else:
+        if temporary_state is not None:
+            shutil.rmtree(temporary_state, ignore_errors=True)
         raise RuntimeError("the local stack exited:\n" + "".join(running.output))
     threading.Thread(target=_drain, args=(running,), daemon=True).start()
     return running

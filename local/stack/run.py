@@ -3,8 +3,10 @@
 Environment: QUERY_PORT (3000), COMMAND_PORT (3001), <API>_PORT for any other HTTP API, HOST
 (127.0.0.1), MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in, and
 writes their --env-vars file, .local/sam-env.json, for the endpoint),
-SEED (1), POLL_INTERVAL (0.1 s), LOG_LEVEL (WARNING: the functions' Powertools log level),
-LOCAL_CONCURRENCY (4 workers per function), LOCAL_RETRY_DELAY (0.05 s, doubles per retry).
+SEED (1: seed the demo catalog into empty event stores), STATE_DIR (.local: the event stores on
+disk, restored at start; ``make reset`` clears it), POLL_INTERVAL (0.1 s), LOG_LEVEL (WARNING: the
+functions' Powertools log level), LOCAL_CONCURRENCY (4 workers per function), LOCAL_RETRY_DELAY
+(0.05 s, doubles per retry).
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ from local.demo.users import DEMO_PASSWORD, DEMO_USERS
 from local.stack.pool import WorkerPoolInvoker
 from local.stack.server import ApiServer
 from local.stack.stack import Clients, Stack
+from local.stack.state import EventStoreJournal
+from shop.operations.readmodels import EVENT_STORES, READ_MODELS
+from shop.operations.rebuild import dynamodb_rebuild
 
 DEFAULT_PORTS = {"QueryApi": 3000, "CommandApi": 3001}
+STATE_DIR_NAME = "STATE_DIR"
 #: The first request to each function waits for its workers to import the handler: on a loaded
 #: 2-core machine that has taken 30-60 s, which must not crash `make run`.
 SEED_REQUEST_TIMEOUT = 120
@@ -63,6 +69,7 @@ class Settings:
     seed: bool = True
     log_level: str = "WARNING"
     ports: dict[str, int] = field(default_factory=dict)
+    state_dir: Path = ROOT / ".local"
 
     @classmethod
     def from_env(cls, template: Template) -> Settings:
@@ -80,6 +87,7 @@ class Settings:
             seed=env.get("SEED", "1") not in ("0", "false", "no"),
             log_level=env.get("LOG_LEVEL", "WARNING"),
             ports=ports,
+            state_dir=ROOT / env.get("STATE_DIR", ".local"),
         )
 
 
@@ -99,6 +107,10 @@ class Runner:
         self.invoker: WorkerPoolInvoker | None = None
         self.stack: Stack | None = None
         self.tokens: dict[str, str] = {}  # demo user -> access token
+        self.journal: EventStoreJournal | None = None
+        #: commits restored from STATE_DIR at start, by event store
+        self.restored: dict[str, int] = {}
+        self.rebuilt: list[str] = []
 
     # ----------------------------------------------------------------- start
     def start(self) -> None:
@@ -109,6 +121,7 @@ class Runner:
         clients = Clients.connect(self.endpoint_url)
         self.stack = Stack(self.template, clients, retry_delay=self.settings.retry_delay, log_line=log)
         self.stack.create_resources()
+        self._restore_state()
         if self.stack.users() is not None:  # the demo users, signed in with the real Cognito API
             self.tokens = {user: self.stack.token(user) for user in DEMO_USERS}
         self.invoker = WorkerPoolInvoker(
@@ -116,6 +129,7 @@ class Runner:
         )
         self.invoker.warm_all()
         self.stack.start_mappings(self.invoker)
+        self._journal_streams()
         self.stack.delivery.run_in_threads(self._thread, self.stopping, self.settings.poll_interval)
         for api, port in self.settings.ports.items():
             server = ApiServer(
@@ -123,6 +137,57 @@ class Runner:
             )  # type: ignore[union-attr]
             self.servers[api] = server
             self._thread(server.serve_forever, name=f"http-{api}")
+
+    def _restore_state(self) -> None:
+        """The event stores from STATE_DIR, then every read table rebuilt from them (``shopctl
+        rebuild``'s path), before any consumer or API runs."""
+        assert self.stack is not None
+        stores = [store for store in EVENT_STORES if store in self.template.tables]
+        self.journal = EventStoreJournal(self.settings.state_dir, stores, log)
+        self.restored = self.journal.restore(self.stack.clients.dynamodb, self.stack.physical)
+        if not any(self.restored.values()):
+            return
+        for model in READ_MODELS.values():
+            if model.table not in self.template.tables or model.store not in self.template.tables:
+                continue
+            rebuild = dynamodb_rebuild(
+                model,
+                self.stack.clients.dynamodb,
+                store_table=self.stack.physical[model.store],
+                view_table=self.stack.physical[model.table],
+            )
+            outcome = rebuild.run()
+            if not outcome.ok:
+                failures = "; ".join(f"{f.stream_id}: {f.error}" for f in outcome.failures)
+                raise RuntimeError(f"rebuilding {model.table} from {STATE_DIR_NAME} failed: {failures}")
+            self.rebuilt.append(
+                f"{model.table} ({outcome.events} events, {outcome.rows_written} row writes, "
+                f"{outcome.seconds:.1f} s)"
+            )
+
+    def _journal_streams(self) -> None:
+        """Every event store's stream reader appends what it reads to the store's journal."""
+        assert self.stack is not None
+        journal = self.journal
+        if journal is None:
+            return
+        for source in self.stack.delivery.sources:
+            if source.table in journal.stores:
+                source.observers.append(lambda records, store=source.table: journal.record(store, records))
+
+    def _final_journal_read(self) -> None:
+        """At a stop, once nothing writes any more: what the streams hold that is not on disk yet."""
+        if self.stack is None or self.journal is None:
+            return
+        for source in self.stack.delivery.sources:
+            if source.table in self.journal.stores:
+                try:
+                    with source.lock:
+                        while records := source.reader.read():
+                            self.journal.record(source.table, records)
+                except Exception as error:  # report it; the stop goes on
+                    log(f"state: the last read of {source.table} failed: {type(error).__name__}: {error}")
+        self.journal.close()
 
     def _start_endpoint(self) -> None:
         self.endpoint_process = subprocess.Popen(
@@ -215,6 +280,7 @@ class Runner:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.stack is not None:
             self.stack.delivery.close()
+        self._final_journal_read()
         if self.endpoint_process is not None:
             self.endpoint_process.terminate()
             try:
@@ -241,7 +307,8 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=_stop_when_gone, args=(parent, stop), daemon=True).start()
     try:
         local.start()
-        seeded = local.seed() if settings.seed and "CommandApi" in local.servers else 0
+        restored = any(local.restored.values())
+        seeded = local.seed() if settings.seed and not restored and "CommandApi" in local.servers else 0
         if seeded:
             create_sample_aggregates(local.stack.clients.dynamodb, local.stack.physical)  # type: ignore[union-attr]
         local.settle()
@@ -278,11 +345,22 @@ def print_ready(local: Runner, seeded: int, sam_env: Path | None = None) -> None
     lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
     queues = local.stack.queue_mappings if local.stack else []
     lines.extend(f"  {'Queue:':<14} {q.subscription.queue} -> {q.function}" for q in queues)
+    lines.append(state_line(local))
     if seeded:
         lines.append(f"  Seeded {seeded} demo products through the Command API, and the carts events/ uses.")
     lines.extend(sign_in_lines(local))
     lines.append("Ctrl-C stops everything.")
     print("\n".join(lines), flush=True)
+
+
+def state_line(local: Runner) -> str:
+    """Where the event stores are kept, and what came back from there."""
+    where = local.settings.state_dir
+    shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+    commits = sum(local.restored.values())
+    if not commits:
+        return f"  {'State:':<14} {shown}/ (empty; make reset clears it)"
+    return f"  {'State:':<14} {shown}/: {commits} commits restored; rebuilt {', '.join(local.rebuilt)}"
 
 
 def sign_in_lines(local: Runner) -> list[str]:

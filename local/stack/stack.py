@@ -251,7 +251,7 @@ class Stack:
             if key not in sources:
                 arn = self.attributes[f"{key[0]}.StreamArn"]
                 client = StreamsClientFor(self.clients.streams, arn, consumers[key])
-                sources[key] = Source(StreamReader(client, arn, key[1]))
+                sources[key] = Source(StreamReader(client, arn, key[1]), table=key[0])
             key_schema = self.template.tables[subscription.table]["KeySchema"]
             sources[key].mappings.append(
                 EventSourceMapping(

@@ -69,7 +69,7 @@ def test_every_record_from_the_first_to_the_last_sequence_number_comes_back_as_l
 
 
 def test_records_of_a_stream_that_is_gone_are_none(stream: tuple[Any, str, list[dict[str, Any]]]) -> None:
-    streams, arn, records = stream
+    streams, _, records = stream
     gone = "arn:aws:dynamodb:us-east-1:123456789012:table/Deleted/stream/2000-01-01T00:00:00.000"
 
     assert (

@@ -1,0 +1,3 @@
+from shopctl.app import main
+
+main()

@@ -1,0 +1,224 @@
+"""``shopctl`` against a stack on the moto server (``--endpoint-url``, tables with a test prefix):
+every subcommand's answer, and its exit code for each kind of failure (docs/operations.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from local.stack.stack import Stack
+from shopctl import errors
+from shopctl.app import app
+from tests.support.replay import check, read_snapshot
+
+runner = CliRunner()
+
+
+def shopctl(stack: Stack, *arguments: str) -> Any:
+    return runner.invoke(
+        app, [*arguments, "--endpoint-url", stack.clients.endpoint_url, "--prefix", stack.prefix]
+    )
+
+
+def document(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def create_products(stack: Stack, count: int) -> list[str]:
+    ids = []
+    for number in range(count):
+        body = {
+            "sku": f"CLI-{number}",
+            "name": f"Product {number}",
+            "category": "cli",
+            "price": {"amount": 100 + number, "currency": "EUR"},
+        }
+        created = stack.command("POST", "/products", body)
+        assert created.status == 201, created.body
+        product = json.loads(created.body)["productId"]
+        assert stack.command("POST", f"/products/{product}/stock", {"quantity": 5}).status == 200
+        assert (
+            stack.command("PUT", f"/products/{product}/price", {"amount": 7, "currency": "EUR"}).status == 200
+        )
+        ids.append(product)
+    return ids
+
+
+def physical(stack: Stack) -> dict[str, str]:
+    return {logical: f"{stack.prefix}{logical}" for logical in stack.template.tables}
+
+
+def test_events_prints_a_streams_events_with_their_metadata(server_stack: Stack) -> None:
+    (product,) = create_products(server_stack, 1)
+    answer = document(shopctl(server_stack, "events", f"product-{product}", "--json"))
+    assert answer["store"] == "CatalogEventStore"
+    assert [(e["version"], e["type"]) for e in answer["events"]] == [
+        (1, "ProductCreated"),
+        (2, "ProductPriceChanged"),
+    ]
+    first = answer["events"][0]
+    assert first["data"]["sku"] == "CLI-0"
+    assert first["metadata"]["actor"] == server_stack.sub("admin")
+    assert first["metadata"]["correlationId"]
+    assert first["metadata"]["causationId"]
+    later = document(shopctl(server_stack, "events", f"product-{product}", "--after", "1", "--json"))
+    assert [e["version"] for e in later["events"]] == [2]
+    table = shopctl(server_stack, "events", f"stock-{product}")
+    assert table.exit_code == 0
+    assert "StockReceived" in table.output
+
+
+def test_a_stream_no_store_holds_is_exit_code_4(server_stack: Stack) -> None:
+    result = shopctl(server_stack, "events", "product-none", "--json")
+    assert result.exit_code == errors.NO_SUCH_STREAM == 4
+    assert json.loads(result.output)["error"] == "no-such-stream"
+
+
+def test_an_unknown_table_is_exit_code_3(server_stack: Stack) -> None:
+    for arguments in (
+        ("rebuild", "NoSuchView"),
+        ("rebuild", "CatalogEventStore"),
+        ("lag", "--table", "Nope"),
+    ):
+        result = shopctl(server_stack, *arguments)
+        assert result.exit_code == errors.UNKNOWN_RESOURCE == 3, (arguments, result.output)
+    assert "is not a read table" in shopctl(server_stack, "rebuild", "CatalogEventStore").output
+
+
+def test_an_endpoint_that_does_not_answer_is_exit_code_5() -> None:
+    result = runner.invoke(app, ["lag", "--endpoint-url", "http://127.0.0.1:9", "--json"])
+    assert result.exit_code == errors.UNREACHABLE == 5
+    assert json.loads(result.output)["error"] == "unreachable"
+
+
+@pytest.mark.parametrize(
+    "target", [[], ["--endpoint-url", "http://127.0.0.1:9", "--stack-name", "shop"]], ids=["none", "both"]
+)
+def test_naming_no_target_or_two_is_a_usage_error(target: list[str]) -> None:
+    result = runner.invoke(app, ["events", "product-1", *target])
+    assert result.exit_code == errors.USAGE == 2
+
+
+def test_every_subcommand_has_help_and_json() -> None:
+    for subcommand in ("lag", "events", "rebuild"):
+        result = runner.invoke(app, [subcommand, "--help"])
+        assert result.exit_code == 0
+        assert "--json" in result.output
+        assert "--endpoint-url" in result.output
+
+
+def test_lag_shows_what_a_projector_has_not_applied_and_nothing_once_it_has(server_stack: Stack) -> None:
+    products = create_products(server_stack, 2)
+    consumers = {c["consumer"]: c for c in document(shopctl(server_stack, "lag", "--json"))["consumers"]}
+    assert set(consumers) == {m.function for m in server_stack.mappings}
+    catalog = consumers["CatalogProjector"]
+    assert (catalog["kind"], catalog["store"], catalog["readTable"]) == (
+        "projector",
+        "CatalogEventStore",
+        "ProductsView",
+    )
+    assert (catalog["streams"], catalog["streamsBehind"], catalog["eventsBehind"]) == (4, 4, 6)
+    assert catalog["oldestPendingSeconds"] >= 0
+    assert consumers["OrderIntakePolicy"]["kind"] == "policy"
+    server_stack.pump()
+    settled = document(shopctl(server_stack, "lag", "--table", "ProductsView", "--json"))["consumers"]
+    assert [(c["consumer"], c["streamsBehind"], c["eventsBehind"]) for c in settled] == [
+        ("CatalogProjector", 0, 0)
+    ]
+    assert products
+
+
+def test_rebuild_in_place_restores_deleted_rows_to_their_replay(server_stack: Stack, tmp_path: Path) -> None:
+    products = create_products(server_stack, 6)
+    server_stack.pump()
+    dynamodb = server_stack.clients.dynamodb
+    for product in products[:4]:
+        dynamodb.delete_item(
+            TableName=f"{server_stack.prefix}ProductsView", Key={"productId": {"S": product}}
+        )
+    assert not check(read_snapshot(dynamodb, physical(server_stack))).ok
+    answer = document(
+        shopctl(
+            server_stack,
+            "rebuild",
+            "ProductsView",
+            "--segments",
+            "3",
+            "--json",
+            "--state-file",
+            str(tmp_path / "p.json"),
+        )
+    )
+    assert (answer["commits"], answer["events"], answer["rowsWritten"]) == (18, 18, 8)  # 4 rows x 2 streams
+    assert answer["failures"] == []
+    report = check(read_snapshot(dynamodb, physical(server_stack)))
+    assert report.ok, report.summary()
+    saved = json.loads((tmp_path / "p.json").read_text())
+    assert saved["segments"] == 3
+    assert all(p["done"] for p in saved["positions"].values())
+
+
+def test_rebuild_into_a_fresh_table_equals_the_live_one_and_refuses_to_reuse_it(
+    server_stack: Stack, tmp_path: Path
+) -> None:
+    create_products(server_stack, 3)
+    server_stack.pump()
+    fresh = f"{server_stack.prefix}ProductsViewNext"
+    state = ["--state-file", str(tmp_path / "fresh.json")]
+    answer = document(
+        shopctl(server_stack, "rebuild", "ProductsView", "--into", fresh, "--create", "--json", *state)
+    )
+    assert (answer["target"], answer["rowsWritten"]) == (fresh, 6)
+    dynamodb = server_stack.clients.dynamodb
+    indexes = dynamodb.describe_table(TableName=fresh)["Table"]["GlobalSecondaryIndexes"]
+    assert {i["IndexName"] for i in indexes} == {"ByCategory", "ByName"}
+    report = check(read_snapshot(dynamodb, {**physical(server_stack), "ProductsView": fresh}))
+    assert report.ok, report.summary()
+
+    again = shopctl(server_stack, "rebuild", "ProductsView", "--into", fresh, "--json", *state)
+    assert again.exit_code == errors.CONFLICT == 6
+    assert "not empty" in json.loads(again.output)["message"]
+    created_twice = shopctl(server_stack, "rebuild", "ProductsView", "--into", fresh, "--create", *state)
+    assert created_twice.exit_code == errors.CONFLICT
+    missing = shopctl(server_stack, "rebuild", "ProductsView", "--into", f"{fresh}-not-there", *state)
+    assert missing.exit_code == errors.UNKNOWN_RESOURCE
+    itself = shopctl(server_stack, "rebuild", "ProductsView", "--into", "ProductsView", *state)
+    assert itself.exit_code == errors.CONFLICT
+
+
+def test_resume_needs_the_positions_of_the_same_rebuild(server_stack: Stack, tmp_path: Path) -> None:
+    create_products(server_stack, 1)
+    state = tmp_path / "positions.json"
+    none_yet = shopctl(server_stack, "rebuild", "ProductsView", "--resume", "--state-file", str(state))
+    assert none_yet.exit_code == errors.CONFLICT
+    assert "nothing to resume" in none_yet.output
+    assert (
+        shopctl(
+            server_stack, "rebuild", "ProductsView", "--segments", "2", "--state-file", str(state)
+        ).exit_code
+        == 0
+    )
+    other = shopctl(
+        server_stack, "rebuild", "ProductsView", "--resume", "--segments", "3", "--state-file", str(state)
+    )
+    assert other.exit_code == errors.CONFLICT
+    assert "another rebuild" in other.output
+    done = document(
+        shopctl(
+            server_stack,
+            "rebuild",
+            "ProductsView",
+            "--resume",
+            "--segments",
+            "2",
+            "--json",
+            "--state-file",
+            str(state),
+        )
+    )
+    assert (done["resumedSegmentsDone"], done["events"]) == (2, 0)
