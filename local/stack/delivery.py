@@ -7,7 +7,8 @@ stream, one per mapping, a deliverer woken as soon as its mapping takes records)
 benchmarks call ``pump``, which runs the same steps in turn in the calling thread until every
 mapping is idle and nothing new arrives. SQS event source mappings (``queues``: the consumers'
 on-failure queues, read back by their parkers) are delivered in the same loops: a thread each,
-woken when the stack sends to the queue, and in turn in ``pump``.
+woken when the stack sends to the queue (and polled every ``QUEUE_POLL`` seconds), and in
+``pump`` once the stack has sent to the queue.
 """
 
 from __future__ import annotations
@@ -107,10 +108,12 @@ class Delivery:
                 while self.deliver(mapping):
                     delivered += 1
                     progressed = True
-            for queue in self.queues:
-                while queue.deliver():
-                    delivered += 1
-                    progressed = True
+            for queue in self.queues:  # only a queue the stack sent to: no receive per round otherwise
+                if queue.wakeup.is_set():
+                    queue.wakeup.clear()
+                    while queue.deliver():
+                        delivered += 1
+                        progressed = True
             if not progressed and was_idle:
                 return delivered
             if time.monotonic() > deadline:
