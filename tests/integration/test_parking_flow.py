@@ -143,3 +143,16 @@ def test_a_checkout_whose_reservation_was_parked_settles_after_the_redrive(
             consumer(stack, "StockReservationPolicy").deliver,
             parked.stream_id,
         )
+
+
+def test_a_message_on_the_queue_that_is_no_on_failure_record_is_dropped_not_retried_forever(
+    stack: Any,
+) -> None:
+    [mapping] = [q for q in stack.queue_mappings if q.function == "CatalogProjector"]
+    stack.clients.sqs.send_message(QueueUrl=mapping.queue_url, MessageBody='{"not": "an on-failure record"}')
+
+    assert mapping.deliver()
+
+    assert mapping.stats.returned == 0
+    assert not mapping.deliver()  # deleted: nothing comes back
+    assert lot(stack, "CatalogProjector").streams() == []

@@ -316,8 +316,11 @@ def _park_failures(
             )
             return
         parked = parker.park(message)
-        logger.warning(
-            "records parked",
+        log = logger.warning if parked.streams or parked.unresolved else logger.info
+        log(
+            "records parked"
+            if parked.streams or parked.unresolved
+            else "nothing to park: tried again, settled",
             condition=message.condition,
             shard=message.batch.shard_id,
             first=message.batch.start_sequence_number,
