@@ -127,7 +127,8 @@ def from_endpoint(endpoint_url: str, *, prefix: str = "", template_path: str | N
     resources: dict[str, tuple[str, str]] = {}
     for logical, resource in template.resources.items():
         kind = resource["Type"]
-        resources[logical] = (kind, f"{prefix}{logical}")
+        # Functions are named by their logical id alone (the Lambda endpoint, IteratorAge metrics).
+        resources[logical] = (kind, logical if kind in FUNCTION_TYPES else f"{prefix}{logical}")
     target = Target(f"the local stack at {endpoint_url}", session, endpoint_url, resources)
     _check_answers(target)
     return target

@@ -179,6 +179,7 @@ class EventSourceMapping:
         retry_delay: float = 0.05,
         log: Log | None = None,
         clock: Callable[[], float] = time.time,
+        iterator_age: Callable[[str, float], None] | None = None,
     ) -> None:
         self.subscription = subscription
         self.function = subscription.function
@@ -190,6 +191,8 @@ class EventSourceMapping:
         self._retry_delay = retry_delay
         self._log = log or (lambda _: None)
         self._clock = clock
+        #: Told (function, milliseconds) after every invocation: Lambda's ``IteratorAge`` metric.
+        self._iterator_age = iterator_age
         self.batch_size = int(subscription.setting("BatchSize", 100))
         self.window = float(subscription.setting("MaximumBatchingWindowInSeconds", 0))
         self.filters = (subscription.setting("FilterCriteria") or {}).get("Filters", [])
@@ -304,10 +307,12 @@ class EventSourceMapping:
         try:
             result = self._invoke(self.function, {"Records": batch})
         except FunctionError as error:
+            self._report_age(batch)
             with self._stats_lock:
                 self.stats.failed_invocations += 1
             self._failed(lane, batch, 0, f"function error: {error}", function_error=True)
             return True
+        self._report_age(batch)
         failed_at = self._first_failure(batch, result)
         if failed_at is None:
             elapsed = (time.perf_counter() - started) * 1000
@@ -321,6 +326,15 @@ class EventSourceMapping:
                 lane, batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed"
             )
         return True
+
+    def _report_age(self, batch: list[dict[str, Any]]) -> None:
+        """The age of the batch's last record, as Lambda publishes ``IteratorAge`` per invocation."""
+        if self._iterator_age is None or not batch:
+            return
+        try:
+            self._iterator_age(self.function, 1000 * self._age(batch[-1]))
+        except Exception as error:  # a metric must never stop delivery
+            self._log(f"{self.name} IteratorAge not published: {type(error).__name__}: {error}")
 
     def _first_failure(self, batch: list[dict[str, Any]], result: Any) -> int | None:
         """Index in ``batch`` to resume from, or None when the whole batch succeeded."""

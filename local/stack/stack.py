@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,41 @@ class QueueClientFor:
         return call
 
 
+class IteratorAges:
+    """Lambda's ``AWS/Lambda`` ``IteratorAge`` metric per stream consumer (``FunctionName``): the
+    largest age seen, published at most once a second per function (each publication is one more
+    request to the endpoint, which serialises them)."""
+
+    EVERY = 1.0
+
+    def __init__(self, cloudwatch: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._cloudwatch = cloudwatch
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: dict[str, float] = {}
+        self._published: dict[str, float] = {}
+
+    def record(self, function: str, age_ms: float) -> None:
+        now = self._clock()
+        with self._lock:
+            age = self._pending[function] = max(age_ms, self._pending.get(function, 0.0))
+            if now - self._published.get(function, float("-inf")) < self.EVERY:
+                return
+            self._published[function] = now
+            del self._pending[function]
+        self._cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "IteratorAge",
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                    "Value": age,
+                    "Unit": "Milliseconds",
+                }
+            ],
+        )
+
+
 @dataclass(frozen=True)
 class Clients:
     """The AWS clients the stack itself uses (functions make their own)."""
@@ -97,6 +133,7 @@ class Clients:
     sqs: Any
     secretsmanager: Any
     cognito: Any = None
+    cloudwatch: Any = None
     endpoint_url: str | None = None  # None: moto's in-process mock_aws
 
     @classmethod
@@ -104,7 +141,7 @@ class Clients:
         """Clients of ``endpoint_url`` (the moto server), or of in-process ``mock_aws`` if None."""
         import boto3  # noqa: PLC0415 - only where clients are made
 
-        services = ("dynamodb", "dynamodbstreams", "sqs", "secretsmanager", "cognito-idp")
+        services = ("dynamodb", "dynamodbstreams", "sqs", "secretsmanager", "cognito-idp", "cloudwatch")
         return cls(*(boto3.client(s, endpoint_url=endpoint_url) for s in services), endpoint_url)
 
     @property
@@ -144,6 +181,8 @@ class Stack:
         self._directory: UserDirectory | None = None
         self._tokens: dict[str, str] = {}
         self._tokens_lock = threading.Lock()
+        #: ``IteratorAge`` to the endpoint's CloudWatch, as Lambda publishes it (``shopctl lag``).
+        self.iterator_ages = IteratorAges(clients.cloudwatch) if clients.cloudwatch is not None else None
 
     # ------------------------------------------------------------------ resources
     def create_resources(self) -> None:
@@ -264,6 +303,7 @@ class Stack:
                     region=self.region,
                     retry_delay=self.retry_delay,
                     log=self.log_line,
+                    iterator_age=self.iterator_ages.record if self.iterator_ages else None,
                 )
             )
         queues = [

@@ -7,7 +7,8 @@ Two measures, each where it exists (docs/operations.md, "Lag"):
   Exact, locally and in AWS, whatever the stream's retention; costs a ``Scan`` of both tables.
 * **iterator age** (every consumer, policies too): Lambda's ``IteratorAge`` metric (``AWS/Lambda``,
   maximum over the last 5 minutes), the age of the last record the consumer's event source mapping
-  handed over. Lambda publishes it in AWS; the local stack does not (shown as ``-``).
+  handed over. Lambda publishes it in AWS, the local stack to its endpoint (``IteratorAges``);
+  ``-`` when the consumer had no invocation in those minutes.
 
 Policies keep no checkpoint, so for them the iterator age is the measure.
 """
