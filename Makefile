@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run reset rebuild test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
+.PHONY: help run reset rebuild redrive test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -41,6 +41,12 @@ reset: ## Forget the local stack's state: its event stores on disk (STATE_DIR, d
 rebuild: $(STAMP) ## Rebuild a read table of the running local stack: make rebuild VIEW=ProductsView
 	@test -n "$(VIEW)" || { echo "name the read table: make rebuild VIEW=ProductsView (or CartsView, OrdersView)"; exit 2; }
 	@$(BIN)/shopctl rebuild "$(VIEW)" --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}"
+
+redrive: $(STAMP) ## Redrive the running local stack's parked records (STREAM=, CONSUMER= narrow it)
+	@$(BIN)/shopctl parked --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}" \
+	  $(if $(CONSUMER),--consumer "$(CONSUMER)") $(if $(STREAM),--stream "$(STREAM)")
+	@$(BIN)/shopctl redrive --endpoint-url "http://127.0.0.1:$${MOTO_PORT:-4566}" \
+	  $(if $(CONSUMER),--consumer "$(CONSUMER)") $(if $(STREAM),--stream "$(STREAM)")
 
 test: $(STAMP) lint typecheck validate checkov ## Lint, type-check, validate and scan the template, run every test
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup

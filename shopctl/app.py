@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopctl.commands import events, lag, rebuild
+from shopctl.commands import events, lag, parked, rebuild, redrive
 
 app = typer.Typer(
     name="shopctl",
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.command("lag")(lag.command)
 app.command("events")(events.command)
 app.command("rebuild")(rebuild.command)
+app.command("parked")(parked.command)
+app.command("redrive")(redrive.command)
 
 
 def main() -> None:

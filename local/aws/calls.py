@@ -121,11 +121,41 @@ def install() -> None:
 
         def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             functions = current_functions.get()
+            service = self.meta.service_model.service_name
             if functions:
-                record(functions, self.meta.service_model.service_name, operation_name, api_params)
-            return original(self, operation_name, api_params)
+                record(functions, service, operation_name, _with_stream(service, operation_name, api_params))
+            response = original(self, operation_name, api_params)
+            if functions and service == "dynamodbstreams":
+                _remember_iterators(operation_name, api_params, response)
+            return response
 
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]  # noqa: SLF001
+
+
+#: Shard iterator -> the stream it reads: ``GetRecords`` names only an iterator, but IAM authorises
+#: it on the stream (the function's own reads, e.g. the parker's; the mapping's say it themselves).
+_iterators: dict[str, str] = {}
+_ITERATORS_KEPT = 10_000
+
+
+def _with_stream(service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if service == "dynamodbstreams" and operation == "GetRecords" and "StreamArn" not in params:
+        stream = _iterators.get(str(params.get("ShardIterator")))
+        if stream is not None:
+            return {**params, "StreamArn": stream}
+    return params
+
+
+def _remember_iterators(operation: str, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+    stream = params.get("StreamArn") if operation == "GetShardIterator" else None
+    if operation == "GetRecords":
+        stream = _iterators.get(str(params.get("ShardIterator")))
+    iterator = response.get("ShardIterator") or response.get("NextShardIterator")
+    if stream and iterator:
+        with _sinks_lock:
+            if len(_iterators) >= _ITERATORS_KEPT:
+                _iterators.pop(next(iter(_iterators)))
+            _iterators[str(iterator)] = str(stream)
 
 
 class CallList:

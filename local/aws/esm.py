@@ -411,10 +411,11 @@ class EventSourceMapping:
                 "condition": condition,
                 "approximateInvokeCount": attempts,
             },
+            # A partial batch failure is no function error: Lambda names one only when the function raised.
             "responseContext": {
                 "statusCode": 200,
                 "executedVersion": "$LATEST",
-                "functionError": "Unhandled" if function_error else None,
+                **({"functionError": "Unhandled"} if function_error else {}),
             },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -428,3 +429,122 @@ class EventSourceMapping:
                 "streamArn": self._reader.stream_arn,
             },
         }
+
+
+# ---------------------------------------------------------------------- SQS
+@dataclass
+class QueueStats:
+    batches: int = 0
+    messages: int = 0
+    failed_invocations: int = 0
+    returned: int = 0  # messages left in the queue for another delivery
+
+
+def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS ``ReceiveMessage`` message in the shape Lambda delivers it (``Records[]`` of an SQS event)."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": dict(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class QueueEventSourceMapping:
+    """What Lambda's SQS poller does for a ``Type: SQS`` event: receive up to ``BatchSize`` messages,
+    invoke the function with them, delete those that succeeded (with ``FunctionResponseTypes:
+    [ReportBatchItemFailures]``, all but the ``batchItemFailures``; otherwise all, or none if the
+    function raised). A message left in the queue is received again once its visibility timeout
+    has passed: locally ``visibility`` seconds (1), not the queue's ``VisibilityTimeout``, so a
+    retry comes within seconds. ``ScalingConfig`` needs no emulation: one deliverer per mapping.
+    """
+
+    def __init__(
+        self,
+        subscription: Any,
+        client: Any,
+        queue_url: str,
+        queue_arn: str,
+        invoke: Invoke,
+        *,
+        region: str = "us-east-1",
+        visibility: int = 1,
+        log: Log | None = None,
+    ) -> None:
+        self.subscription = subscription
+        self.function: str = subscription.function
+        self._client = client
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self._invoke = invoke
+        self._region = region
+        self._visibility = visibility
+        self._log = log or (lambda _: None)
+        self.batch_size = min(int(subscription.setting("BatchSize", 10)), 10)
+        self.report_item_failures = "ReportBatchItemFailures" in subscription.setting(
+            "FunctionResponseTypes", []
+        )
+        self.stats = QueueStats()
+        self._busy = threading.Lock()
+        #: Set when a message is sent to the queue (the stack's on-failure sends): deliver now.
+        self.wakeup = threading.Event()
+        # Lambda reads the queue's attributes when the mapping is created (with the function's role).
+        self._client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
+
+    @property
+    def name(self) -> str:
+        return f"[{self.queue_url.rsplit('/', 1)[-1]} -> {self.function}]"
+
+    @property
+    def idle(self) -> bool:
+        """Not delivering now (messages waiting in the queue are only known by receiving them)."""
+        return not self._busy.locked()
+
+    def deliver(self) -> bool:
+        """Receive one batch and invoke the function with it; True if there was a batch."""
+        with self._busy:
+            messages = self._client.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self.batch_size,
+                VisibilityTimeout=self._visibility,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return False
+            self.stats.batches += 1
+            self.stats.messages += len(messages)
+            try:
+                result = self._invoke(
+                    self.function,
+                    {"Records": [sqs_record(m, self.queue_arn, self._region) for m in messages]},
+                )
+            except FunctionError as error:
+                self.stats.failed_invocations += 1
+                self.stats.returned += len(messages)
+                self._log(f"{self.name} function error: {error}; {len(messages)} messages stay in the queue")
+                return True
+            failed = self._failed(messages, result)
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    self._client.delete_message(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+            self.stats.returned += len(failed)
+            self._log(f"{self.name} {len(messages) - len(failed)} of {len(messages)} messages handled")
+            return True
+
+    def _failed(self, messages: list[dict[str, Any]], result: Any) -> set[str]:
+        if not self.report_item_failures or not isinstance(result, Mapping):
+            return set()
+        failures = result.get("batchItemFailures") or []
+        ids = {m["MessageId"] for m in messages}
+        named = {f.get("itemIdentifier") for f in failures if isinstance(f, Mapping)}
+        if not named <= ids:  # an unknown or empty identifier fails the whole batch
+            return ids
+        return {str(i) for i in named}

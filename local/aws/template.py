@@ -107,6 +107,19 @@ class StreamSubscription:
 
 
 @dataclass(frozen=True)
+class QueueSubscription:
+    """A function's ``Type: SQS`` event: an SQS event source mapping on ``queue`` (a logical id)."""
+
+    function: str
+    name: str
+    queue: str
+    properties: Mapping[str, Any]
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.properties.get(name, default)
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_uri: Path
@@ -237,6 +250,13 @@ class Template:
             table = props["Stream"]["Fn::GetAtt"][0]
             subscriptions.append(StreamSubscription(function, name, table, props))
         return subscriptions
+
+    @property
+    def queue_subscriptions(self) -> list[QueueSubscription]:
+        return [
+            QueueSubscription(function, name, props["Queue"]["Fn::GetAtt"][0], props)
+            for function, name, props in self._events("SQS")
+        ]
 
     def resolve(
         self, value: Any, physical: Mapping[str, str], attributes: Mapping[str, str] | None = None

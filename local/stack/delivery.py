@@ -5,7 +5,10 @@ what its filter criteria accept), and each mapping delivers the batches that are
 ``read`` and ``deliver``, and two ways to run them: ``make run`` runs them in threads (one per
 stream, one per mapping, a deliverer woken as soon as its mapping takes records); tests and
 benchmarks call ``pump``, which runs the same steps in turn in the calling thread until every
-mapping is idle and nothing new arrives.
+mapping is idle and nothing new arrives. SQS event source mappings (``queues``: the consumers'
+on-failure queues, read back by their parkers) are delivered in the same loops: a thread each,
+woken when the stack sends to the queue (and polled every ``QUEUE_POLL`` seconds), and in
+``pump`` once the stack has sent to the queue.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.aws.esm import EventSourceMapping, StreamReader
+from local.aws.esm import EventSourceMapping, QueueEventSourceMapping, StreamReader
 
 Log = Callable[[str], None]
 Spawn = Callable[..., None]
@@ -37,8 +40,14 @@ class Source:
 
 
 class Delivery:
-    def __init__(self, sources: Iterable[Source], log: Log) -> None:
+    #: How often an idle queue is polled in threads (sends to it wake its deliverer at once).
+    QUEUE_POLL = 1.0
+
+    def __init__(
+        self, sources: Iterable[Source], log: Log, queues: Iterable[QueueEventSourceMapping] = ()
+    ) -> None:
         self.sources = list(sources)
+        self.queues = list(queues)
         self._log = log
 
     @property
@@ -47,7 +56,7 @@ class Delivery:
 
     @property
     def idle(self) -> bool:
-        return all(mapping.idle for mapping in self.mappings)
+        return all(mapping.idle for mapping in self.mappings) and all(q.idle for q in self.queues)
 
     # ------------------------------------------------------------------ the two steps
     def read(self, source: Source) -> int:
@@ -99,6 +108,12 @@ class Delivery:
                 while self.deliver(mapping):
                     delivered += 1
                     progressed = True
+            for queue in self.queues:  # only a queue the stack sent to: no receive per round otherwise
+                if queue.wakeup.is_set():
+                    queue.wakeup.clear()
+                    while queue.deliver():
+                        delivered += 1
+                        progressed = True
             if not progressed and was_idle:
                 return delivered
             if time.monotonic() > deadline:
@@ -114,6 +129,9 @@ class Delivery:
             spawn(self._read_until, source, stopping, poll_interval, name=f"read-{table}")
         for mapping in self.mappings:
             spawn(self._deliver_until, mapping, stopping, poll_interval, name=f"deliver-{mapping.function}")
+        for queue in self.queues:
+            interval = max(poll_interval, self.QUEUE_POLL)
+            spawn(self._deliver_until, queue, stopping, interval, name=f"receive-{queue.function}")
 
     def _read_until(self, source: Source, stopping: threading.Event, poll_interval: float) -> None:
         while not stopping.is_set():
@@ -129,12 +147,15 @@ class Delivery:
                 stopping.wait(poll_interval)
 
     def _deliver_until(
-        self, mapping: EventSourceMapping, stopping: threading.Event, poll_interval: float
+        self,
+        mapping: EventSourceMapping | QueueEventSourceMapping,
+        stopping: threading.Event,
+        poll_interval: float,
     ) -> None:
         while not stopping.is_set():
             mapping.wakeup.clear()
             try:
-                delivered = self.deliver(mapping)
+                delivered = mapping.deliver()
             except Exception as error:
                 if stopping.is_set():
                     return

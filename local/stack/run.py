@@ -345,6 +345,8 @@ def print_ready(local: Runner, seeded: int, sam_env: Path | None = None) -> None
         lines.append(f"  {'In containers:':<14} {local.container_endpoint}{where}")
     mappings = local.stack.mappings if local.stack else []
     lines.extend(f"  {'Stream:':<14} {m.subscription.table} -> {m.function}" for m in mappings)
+    queues = local.stack.queue_mappings if local.stack else []
+    lines.extend(f"  {'Queue:':<14} {q.subscription.queue} -> {q.function}" for q in queues)
     lines.append(state_line(local))
     if seeded:
         lines.append(f"  Seeded {seeded} demo products through the Command API, and the carts events/ uses.")

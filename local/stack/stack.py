@@ -30,7 +30,7 @@ from local.aws.apigw import (
 )
 from local.aws.authorizers import Granted, JwtAuthorizer, KeySource
 from local.aws.cognito import UserDirectory, create_user_pools, endpoint_keys, in_process_keys
-from local.aws.esm import EventSourceMapping, FunctionError, StreamReader
+from local.aws.esm import EventSourceMapping, FunctionError, QueueEventSourceMapping, StreamReader
 from local.aws.functions import function_environment
 from local.aws.template import Template, random_password_options, table_definition
 from local.demo.users import DEMO_PASSWORD, groups_of
@@ -63,6 +63,27 @@ class StreamsClientFor:
             # GetRecords names only an iterator; the resource it reads is the mapping's stream.
             resource = {**params, "StreamArn": self._stream_arn}
             calls.record(self._functions, self._client.meta.service_model.service_name, operation, resource)
+            return method(**params)
+
+        return call
+
+
+class QueueClientFor:
+    """The SQS client an SQS event source mapping polls with: records each call as made by the
+    mapping's function, as Lambda's poller uses the function's execution role."""
+
+    def __init__(self, client: Any, function: str) -> None:
+        self._client = client
+        self._function = function
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        operation = self._client.meta.method_to_api_mapping.get(name)
+        if operation is None:
+            return method
+
+        def call(**params: Any) -> Any:
+            calls.record((self._function,), "sqs", operation, params)
             return method(**params)
 
         return call
@@ -140,6 +161,7 @@ class Stack:
         retry_delay: float = 0.05,
         log_line: Callable[[str], None] | None = None,
         max_parallelization: int | None = None,
+        queue_visibility: int = 1,
     ) -> None:
         self.template = template
         self.clients = clients
@@ -147,6 +169,7 @@ class Stack:
         self.region = region
         self.retry_delay = retry_delay
         self.max_parallelization = max_parallelization
+        self.queue_visibility = queue_visibility
         self.log_line = log_line or (lambda line: log.info("%s", line))
         self.physical: dict[str, str] = {}
         self.attributes: dict[str, str] = {}
@@ -283,11 +306,28 @@ class Stack:
                     iterator_age=self.iterator_ages.record if self.iterator_ages else None,
                 )
             )
-        self.delivery = Delivery(sources.values(), self.log_line)
+        queues = [
+            QueueEventSourceMapping(
+                subscription,
+                QueueClientFor(self.clients.sqs, subscription.function),
+                self.queue_url(subscription.queue),
+                self.attributes[f"{subscription.queue}.Arn"],
+                invoker.invoke,
+                region=self.region,
+                visibility=self.queue_visibility,
+                log=self.log_line,
+            )
+            for subscription in self.template.queue_subscriptions
+        ]
+        self.delivery = Delivery(sources.values(), self.log_line, queues)
 
     @property
     def mappings(self) -> list[EventSourceMapping]:
         return self.delivery.mappings
+
+    @property
+    def queue_mappings(self) -> list[QueueEventSourceMapping]:
+        return self.delivery.queues
 
     def _send_failure(self, function: str, destination: Any, message: Mapping[str, Any]) -> None:
         """Lambda sends the on-failure record with the function's execution role."""
@@ -295,6 +335,9 @@ class Stack:
         request = {"QueueUrl": self._queue_urls[arn], "MessageBody": json.dumps(message)}
         calls.record((function,), "sqs", "SendMessage", request)
         self.clients.sqs.send_message(**request)
+        for mapping in self.delivery.queues:  # its SQS event source delivers it now, not at its next poll
+            if mapping.queue_arn == arn:
+                mapping.wakeup.set()
 
     # ------------------------------------------------------------------ delivery in this thread
     def poll_streams(self) -> int:

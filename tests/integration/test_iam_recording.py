@@ -54,3 +54,17 @@ def test_the_on_failure_record_is_sent_as_the_function(stack: Any) -> None:
     assert made(recorded.calls(), "CatalogProjector", "SendMessage") == [
         {"QueueUrl": stack.queue_url("CatalogProjectorDLQ")}
     ]
+    # ... and read back from the queue as the function (Lambda's SQS poller), which parks the record
+    # with its own calls: the stream read back, the parked-records table (docs/parking.md).
+    queue = {"QueueUrl": stack.queue_url("CatalogProjectorDLQ")}
+    assert queue in made(recorded.calls(), "CatalogProjector", "ReceiveMessage")
+    assert made(recorded.calls(), "CatalogProjector", "DeleteMessage") == [queue]
+    parked = stack.physical["CatalogProjectorParked"]
+    stream = {"StreamArn": stack.attributes["CatalogEventStore.StreamArn"]}
+    assert stream in made(recorded.calls(), "CatalogProjector", "GetShardIterator")
+    assert {"TableName": parked} in made(recorded.calls(), "CatalogProjector", "GetItem")
+    assert any(
+        item == {"Put": {"TableName": parked}}
+        for call in made(recorded.calls(), "CatalogProjector", "TransactWriteItems")
+        for item in call["TransactItems"]
+    )

@@ -49,6 +49,34 @@ def test_botocore_calls_are_recorded_only_while_acting_as_a_function() -> None:
     assert recorded.calls() == [Call("CatalogQueries", "dynamodb", "GetItem", {"TableName": "ProductsView"})]
 
 
+def test_a_functions_own_get_records_is_recorded_on_the_stream_its_iterator_reads() -> None:
+    """GetRecords names only an iterator; IAM authorises it on the stream the iterator came from
+    (the parker reads records back with its own client: shop.operations.parking_dynamodb)."""
+    calls.install()
+    client = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stream = "arn:aws:dynamodb:us-east-1:123456789012:table/CatalogEventStore/stream/2030-01-01T00:00:00.000"
+    first, second = "iterator-1" * 3, "iterator-2" * 3
+    where = {
+        "StreamArn": stream,
+        "ShardId": "shardId-00000001573689847184-864758bb",
+        "ShardIteratorType": "TRIM_HORIZON",
+    }
+    with Stubber(client) as stub, calls.collecting() as recorded, calls.acting_as("CatalogProjector"):
+        stub.add_response("get_shard_iterator", {"ShardIterator": first}, where)
+        stub.add_response(
+            "get_records", {"Records": [], "NextShardIterator": second}, {"ShardIterator": first}
+        )
+        stub.add_response("get_records", {"Records": []}, {"ShardIterator": second})
+        iterator = client.get_shard_iterator(**where)["ShardIterator"]
+        following = client.get_records(ShardIterator=iterator)["NextShardIterator"]
+        client.get_records(ShardIterator=following)
+
+    assert [c.params for c in recorded.calls()] == [{"StreamArn": stream}] * 3
+    assert [c.operation for c in recorded.calls()] == ["GetShardIterator", "GetRecords", "GetRecords"]
+
+
 def test_a_call_made_for_several_functions_is_recorded_for_each() -> None:
     stream = "arn:aws:dynamodb:us-east-1:123456789012:table/CatalogEventStore/stream/2026-01-01T00:00:00"
     with calls.collecting() as recorded:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
 
 from local.aws.esm import EventSourceMapping, FunctionError
 from local.aws.template import StreamSubscription
+from shop.operations.parking import OnFailureRecord
+from tests.unit.test_parking import AWS_EXAMPLE
 
 
 class FakeReader:
@@ -219,3 +222,43 @@ def test_parallelization_runs_lanes_concurrently_keeps_keys_in_order_and_isolate
         assert first_deliveries == sorted(first_deliveries), key
     [parked] = harness.failures
     assert parked["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+def test_the_on_failure_record_has_the_shape_aws_documents() -> None:
+    """The keys of the invocation record in the AWS Lambda Developer Guide ("Retain discarded
+    records for a DynamoDB event source"), and what the parker reads from it."""
+    documented = json.loads(AWS_EXAMPLE)
+
+    def poison(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        raise FunctionError("boom")
+
+    harness = Harness(poison, MaximumRetryAttempts=0)
+    harness.reader.add("a")
+    harness.run()
+
+    [message] = harness.failures
+    assert message.keys() == documented.keys()
+    for part in ("requestContext", "responseContext", "DDBStreamBatchInfo"):
+        assert message[part].keys() == documented[part].keys(), part
+    parsed = OnFailureRecord.model_validate_json(json.dumps(message))
+    assert (parsed.condition, parsed.batch.shard_id, parsed.batch.batch_size) == (
+        "RetryAttemptsExhausted",
+        "shard-1",
+        1,
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", message["timestamp"])
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", message["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"]
+    )
+
+
+def test_a_partial_batch_failure_given_up_names_no_function_error() -> None:
+    def fail_all(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records]}
+
+    harness = Harness(fail_all, MaximumRetryAttempts=0)
+    harness.reader.add("a")
+    harness.run()
+
+    [message] = harness.failures
+    assert "functionError" not in message["responseContext"]

@@ -76,6 +76,22 @@ def parks_in(queue: str) -> Grants:
     return on(queue_arn(queue), "sqs:SendMessage")
 
 
+#: What a stream consumer does with what Lambda gave up on (docs/parking.md): its own on-failure
+#: queue is also its SQS event source (Lambda's poller receives and deletes with the function's
+#: role, and reads the queue's attributes when the mapping is made); its parked-records table is
+#: read once per batch (GetItem) and written by the parker and by parking behind (a transaction of
+#: UpdateItem and PutItem). Redrive runs in ``shopctl``, not in the function: no Query, no DeleteItem.
+PARKED_ACTIONS = ("GetItem", "PutItem", "UpdateItem")
+
+
+def parks(consumer: str) -> Grants:
+    return (
+        parks_in(f"{consumer}DLQ")
+        | on(queue_arn(f"{consumer}DLQ"), "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+        | table(f"{consumer}Parked", *PARKED_ACTIONS)
+    )
+
+
 SIGNING_SECRET = on(secret_arn("SigningSecret"), "secretsmanager:GetSecretValue")
 #: What Powertools Idempotency does with a command's record (shop/http/idempotency.py): PutItem (in
 #: progress, conditional), GetItem (when a failed condition returns no item), UpdateItem (done),
@@ -104,11 +120,11 @@ EXPECTED: dict[str, Grants] = {
     | stream("CatalogEventStore")
     | table("CatalogEventStore", "Query")
     | table("ProductsView", "GetItem", "UpdateItem")
-    | parks_in("CatalogProjectorDLQ"),
+    | parks("CatalogProjector"),
     "StockReservationPolicy": basics("StockReservationPolicy")
     | stream("OrderEventStore")
     | table("CatalogEventStore", "PutItem", "Query")
-    | parks_in("StockReservationPolicyDLQ"),
+    | parks("StockReservationPolicy"),
     # Cart
     "CartCommands": basics("CartCommands")
     | SIGNING_SECRET
@@ -121,7 +137,7 @@ EXPECTED: dict[str, Grants] = {
     | stream("CartEventStore")
     | table("CartEventStore", "Query")
     | table("CartsView", "GetItem", "UpdateItem")
-    | parks_in("CartProjectorDLQ"),
+    | parks("CartProjector"),
     # Orders
     "OrderCommands": basics("OrderCommands")
     | SIGNING_SECRET
@@ -135,15 +151,15 @@ EXPECTED: dict[str, Grants] = {
     | stream("OrderEventStore")
     | table("OrderEventStore", "Query")
     | table("OrdersView", "GetItem", "UpdateItem")
-    | parks_in("OrderProjectorDLQ"),
+    | parks("OrderProjector"),
     "OrderIntakePolicy": basics("OrderIntakePolicy")
     | stream("CartEventStore")
     | table("OrderEventStore", "PutItem")
-    | parks_in("OrderIntakePolicyDLQ"),
+    | parks("OrderIntakePolicy"),
     "OrderFulfilmentPolicy": basics("OrderFulfilmentPolicy")
     | stream("CatalogEventStore")
     | table("OrderEventStore", "PutItem", "Query")
-    | parks_in("OrderFulfilmentPolicyDLQ"),
+    | parks("OrderFulfilmentPolicy"),
 }
 
 #: With CustomerManagedKey=true: reading anything encrypted needs Decrypt (and DescribeKey), writing
@@ -279,6 +295,13 @@ def test_the_order_intake_policy_only_appends_new_orders(policies: Policies) -> 
     assert on_tables(grants(policies, "OrderIntakePolicy"))["OrderEventStore"] == {"dynamodb:PutItem"}
 
 
+def parked_table(template: Template, function: str) -> str:
+    """The consumer's own parked-records table (``<CONSUMER>_PARKED_TABLE``), named after it."""
+    [parked] = tables_in_environment(template, function, "_PARKED_TABLE")
+    assert parked == f"{function}Parked", function
+    return str(parked)
+
+
 def test_projectors_read_their_source_stream_fill_gaps_and_write_only_their_read_table(
     policies: Policies, template: Template
 ) -> None:
@@ -290,7 +313,7 @@ def test_projectors_read_their_source_stream_fill_gaps_and_write_only_their_read
         views = tables_in_environment(template, function, "_VIEW_TABLE")
         assert stream_tables(found) == {source}, function
         assert on_tables(found)[source] - set(STREAM_READS) == {"dynamodb:Query"}, function
-        assert written(found) == views, function
+        assert written(found) == views | {parked_table(template, function)}, function
         assert all(on_tables(found)[v] == {"dynamodb:GetItem", "dynamodb:UpdateItem"} for v in views)
 
 
@@ -355,22 +378,49 @@ def test_policies_write_only_the_store_they_command_and_read_only_their_source_s
         found = grants(policies, function)
         commanded = tables_in_environment(template, function, "_EVENTS_TABLE")
         source = subscription_of(template, function).table
-        assert written(found) == commanded != {source}, function
+        parked = parked_table(template, function)
+        assert written(found) == commanded | {parked}, function
+        assert commanded != {source}, function
         assert stream_tables(found) == {source}, function
-        assert set(on_tables(found)) == commanded | {source}, function
+        assert set(on_tables(found)) == commanded | {source, parked}, function
 
 
-def test_each_stream_consumer_may_send_only_to_its_own_on_failure_queue(
+def test_each_stream_consumer_may_use_only_its_own_on_failure_queue(
     policies: Policies, template: Template
 ) -> None:
+    """Send to it (Lambda's on-failure record) and read it back (its ParkFailures event), nothing else."""
     consumers = {s.function: s for s in template.subscriptions}
+    reads = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     for function in policies.functions:
         sends = {(a, r) for a, r in grants(policies, function) if a.startswith("sqs:")}
         if function in consumers:
             queue = consumers[function].setting("DestinationConfig")["OnFailure"]["Destination"]
-            assert sends == {("sqs:SendMessage", queue_arn(queue["Fn::GetAtt"][0]))}, function
+            arn = queue_arn(queue["Fn::GetAtt"][0])
+            assert sends == {(a, arn) for a in {"sqs:SendMessage", *reads}}, function
         else:
             assert sends == set(), function
+
+
+def test_each_stream_consumer_reads_back_its_own_on_failure_queue_and_keeps_its_own_parked_records(
+    template: Template,
+) -> None:
+    for subscription in template.subscriptions:
+        function = template.functions[subscription.function]
+        queue = subscription.setting("DestinationConfig")["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        sqs = [e["Properties"] for e in function.properties["Events"].values() if e["Type"] == "SQS"]
+        assert sqs == [
+            {
+                "Queue": {"Fn::GetAtt": [queue, "Arn"]},
+                "BatchSize": 1,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": 2},
+            }
+        ], subscription.function
+        timeout = function.properties.get("Timeout", template.globals.get("Timeout"))
+        assert template.resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, queue
+        parked = template.resources[parked_table(template, subscription.function)]["Properties"]
+        assert parked["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert [k["AttributeName"] for k in parked["KeySchema"]] == ["streamId", "version"]
 
 
 def test_nothing_is_granted_on_every_resource_but_traces_and_no_action_is_a_wildcard(

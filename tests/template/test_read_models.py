@@ -23,4 +23,5 @@ def test_every_table_with_a_stream_is_an_event_store_and_every_other_a_read_tabl
 ) -> None:
     streamed = {name for name, table in template.tables.items() if "StreamSpecification" in table}
     assert streamed == set(EVENT_STORES)
-    assert set(template.tables) - streamed == {*READ_MODELS, "IdempotencyTable"}
+    parked = {f"{s.function}Parked" for s in template.subscriptions}  # each consumer's (docs/parking.md)
+    assert set(template.tables) - streamed == {*READ_MODELS, "IdempotencyTable", *parked}

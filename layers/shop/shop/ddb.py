@@ -16,6 +16,7 @@ from shop.runtime import cached
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
 
 
 @cached
@@ -27,6 +28,17 @@ def client() -> DynamoDBClient:
 
     config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
     return boto3.client("dynamodb", config=config)
+
+
+@cached
+def streams_client() -> DynamoDBStreamsClient:
+    """The DynamoDB Streams client of this execution environment (the parker reads records back
+    with it: ``shop.operations.parking_dynamodb``), built on first use."""
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return boto3.client("dynamodbstreams", config=config)
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Lambda entry for DynamoDB Streams consumers: decode commits, group, report partial failures.
+"""Lambda entry for DynamoDB Streams consumers: decode commits, group, report partial failures, park.
 
 Records are handled with Powertools' ``BatchProcessor``. The first record of a source stream in a
 batch projects *all* of that stream's delivered events in one step (one read, one conditional
@@ -8,22 +8,38 @@ records, so Lambda retries from the first of them and other aggregates keep movi
 Every consumer names its ``source``: the upcaster of the service that owns the event store it
 reads (its ``EventRegistry``). Records are decoded through it, so projectors and policies see every
 event at its current schema version; an event it cannot read (a newer version than this code knows)
-fails its record, which is retried and finally goes to the mapping's on-failure destination.
+fails its record, which is retried and finally parked (below).
+
+A consumer with a parking lot (``shop.operations.parking``) reads which of its source streams are
+parked once per batch; the records of a parked stream are parked behind it instead of being
+applied. The same handler reads the consumer's ``OnFailure`` queue (an SQS event): there the
+``Parker`` turns each record Lambda gave up on into parked records. ``StreamConsumer`` is the batch
+code all three share, and what ``redrive`` delivers parked records through again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
 
 from shop.errors import UnreadableEvent
 from shop.eventstore.codec import decode_commit
 from shop.eventstore.model import RecordedEvent
 from shop.eventstore.upcasting import Upcaster
+from shop.operations.parking import (
+    OnFailureRecord,
+    Parker,
+    ParkingLot,
+    StreamFailure,
+    StreamRecord,
+)
+from shop.operations.parking_dynamodb import StreamBatches
 from shop.projection.engine import ProjectionEngine
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -53,6 +69,12 @@ class Policy(Protocol):
     def handle(self, event: RecordedEvent) -> None: ...
 
 
+class Batch(Protocol):
+    def handle(self, record: DynamoDBRecord) -> None:
+        """Handle one record of the batch; raise if it failed (and must be delivered again)."""
+        ...
+
+
 def stream_id_of(record: Mapping[str, Any]) -> str:
     return str(record["dynamodb"]["Keys"]["streamId"]["S"])
 
@@ -65,11 +87,50 @@ def commit_events(record: Mapping[str, Any], source: Upcaster) -> list[RecordedE
     return decode_commit(record["dynamodb"]["NewImage"], upcaster=source)
 
 
+def event_types_of(record: Mapping[str, Any]) -> frozenset[str]:
+    """The event types a commit's record names (``eventTypes``), without decoding its events."""
+    if record.get("eventName") != "INSERT":
+        return frozenset()
+    return frozenset(record["dynamodb"].get("NewImage", {}).get("eventTypes", {}).get("SS", []))
+
+
+class _ParkedStreams:
+    """Which of a batch's streams are parked (one read, on first use) and parking records behind them."""
+
+    def __init__(self, parking: ParkingLot | None, records: Iterable[Mapping[str, Any]]) -> None:
+        self._parking = parking
+        self._records: dict[str, list[StreamRecord]] = {}
+        for record in records:
+            self._records.setdefault(stream_id_of(record), []).append(record)
+        self._parked: frozenset[str] | BaseException | None = None
+
+    def park_behind(self, stream_id: str) -> bool:
+        """True if the stream is parked and its records in this batch are now parked behind it."""
+        if self._parking is None:
+            return False
+        if self._parked is None:
+            try:
+                self._parked = self._parking.parked_streams()
+            except Exception as error:  # noqa: BLE001 - not knowing fails every stream of the batch
+                self._parked = error
+        if isinstance(self._parked, BaseException):
+            raise self._parked
+        if stream_id not in self._parked:
+            return False
+        return self._parking.park_behind(stream_id, self._records.get(stream_id, []))
+
+
 class ProjectionBatch:
     def __init__(
-        self, engine: ProjectionEngine, records: Iterable[Mapping[str, Any]], source: Upcaster
+        self,
+        engine: ProjectionEngine,
+        records: Iterable[Mapping[str, Any]],
+        source: Upcaster,
+        parking: ParkingLot | None = None,
     ) -> None:
+        records = list(records)
         self._engine = engine
+        self._parked = _ParkedStreams(parking, records)
         self._delivered: dict[str, list[RecordedEvent]] = {}
         self._broken: dict[str, Exception] = {}
         for record in records:
@@ -80,39 +141,72 @@ class ProjectionBatch:
                 self._broken.setdefault(stream_id, error)
         self._outcome: dict[str, Exception | None] = {}
 
+    @staticmethod
+    def concerns(engine: ProjectionEngine, record: Mapping[str, Any]) -> bool:
+        """Whether the projection has a row for the record's stream."""
+        return (
+            record.get("eventName") == "INSERT" and engine.projection.target(stream_id_of(record)) is not None
+        )
+
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
-        if stream_id in self._outcome:  # projected with the stream's first record in this batch
+        if stream_id in self._outcome:  # settled with the stream's first record in this batch
             failure = self._outcome[stream_id]
             if failure is not None:
                 raise EarlierRecordFailed(stream_id) from failure
             return
-        failure = self._outcome[stream_id] = self._project(stream_id)
+        failure = self._outcome[stream_id] = self._settle(stream_id)
         if failure is not None:
             raise failure
 
-    def _project(self, stream_id: str) -> Exception | None:
-        """Project every delivered event of the stream; the error if that failed."""
+    def _settle(self, stream_id: str) -> Exception | None:
+        """Park or project every delivered event of the stream; the error if that failed."""
+        try:
+            if self._parked.park_behind(stream_id):
+                return None
+        except Exception as error:  # noqa: BLE001 - any failure fails this stream's records only
+            return error
         if stream_id in self._broken:
             return self._broken[stream_id]
         try:
             self._engine.project(stream_id, self._delivered.get(stream_id, []))
-        except Exception as error:  # noqa: BLE001 - any failure fails this stream's records only
+        except Exception as error:  # noqa: BLE001
             return error
         return None
 
 
 class PolicyBatch:
-    def __init__(self, policy: Policy, source: Upcaster) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        source: Upcaster,
+        records: Iterable[Mapping[str, Any]] = (),
+        parking: ParkingLot | None = None,
+    ) -> None:
         self._policy = policy
         self._source = source
+        self._parked = _ParkedStreams(parking, records)
         self._failed: dict[str, Exception] = {}
+        self._parked_behind: set[str] = set()
+        self._checked: set[str] = set()
+
+    @staticmethod
+    def concerns(policy: Policy, record: Mapping[str, Any]) -> bool:
+        """Whether the record's commit holds an event the policy handles."""
+        return bool(event_types_of(record) & policy.handles)
 
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
         if stream_id in self._failed:
             raise EarlierRecordFailed(stream_id) from self._failed[stream_id]
+        if stream_id in self._parked_behind:
+            return
         try:
+            if stream_id not in self._checked:
+                self._checked.add(stream_id)
+                if self._parked.park_behind(stream_id):
+                    self._parked_behind.add(stream_id)
+                    return
             for event in commit_events(record.raw_event, self._source):
                 if event.type in self._policy.handles:
                     self._policy.handle(event)
@@ -121,9 +215,80 @@ class PolicyBatch:
             raise
 
 
-def _stream_handler(
-    make_batch: Callable[[list[dict[str, Any]]], Callable[[DynamoDBRecord], None]], source: Upcaster
-) -> LambdaHandler:
+class StreamConsumer:
+    """A stream consumer's batch code: what its Lambda runs on stream records, what the parker tries
+    once more, and what ``redrive`` delivers parked records through again."""
+
+    def __init__(
+        self,
+        make_batch: Callable[[Sequence[Mapping[str, Any]], ParkingLot | None], Batch],
+        concerns: Callable[[Mapping[str, Any]], bool],
+        parking: Callable[[], ParkingLot] | None = None,
+    ) -> None:
+        self._make_batch = make_batch
+        self.concerns = concerns
+        self._parking = parking
+
+    @property
+    def parks(self) -> bool:
+        return self._parking is not None
+
+    def parking(self) -> ParkingLot:
+        if self._parking is None:
+            raise LookupError("this consumer has no parking lot")
+        return self._parking()
+
+    def batch(self, records: Sequence[Mapping[str, Any]], *, parked: bool = True) -> Batch:
+        """The batch code over ``records``; ``parked``: records of parked streams park behind them."""
+        return self._make_batch(records, self._parking() if parked and self._parking is not None else None)
+
+    def run(self, records: Sequence[StreamRecord]) -> dict[str, StreamFailure]:
+        """Every record through a batch (parked streams park behind); the streams that failed."""
+        batch = self.batch(records)
+        failed: dict[str, list[StreamRecord]] = {}
+        errors: dict[str, BaseException] = {}
+        for record in records:
+            try:
+                batch.handle(DynamoDBRecord(dict(record)))
+            except Exception as error:  # noqa: BLE001 - a failure is an outcome here
+                stream_id = stream_id_of(record)
+                failed.setdefault(stream_id, []).append(record)
+                errors.setdefault(stream_id, _original(error))
+        return {s: StreamFailure(tuple(records), errors[s]) for s, records in failed.items()}
+
+    def deliver(self, record: StreamRecord) -> BaseException | None:
+        """One parked record through the batch code, parking left out (redrive); its error if any."""
+        try:
+            self.batch([record], parked=False).handle(DynamoDBRecord(dict(record)))
+        except Exception as error:  # noqa: BLE001
+            return _original(error)
+        return None
+
+    def parker(self) -> Parker:
+        return Parker(self.parking(), StreamBatches.for_environment().read, self.run, self.concerns)
+
+
+def _original(error: BaseException) -> BaseException:
+    """The failure a follower (``EarlierRecordFailed``) stands for."""
+    while isinstance(error, EarlierRecordFailed) and error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
+class StreamHandler:
+    """A consumer's Lambda handler; ``consumer`` is its batch code (``shopctl redrive`` runs it),
+    ``source`` which service's events it reads (checked against template.yaml by tests)."""
+
+    def __init__(self, consumer: StreamConsumer, handle: LambdaHandler, source: Upcaster) -> None:
+        self.consumer = consumer
+        self.source = source
+        self._handle = handle
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self._handle(event, context)
+
+
+def _stream_handler(consumer: StreamConsumer, source: Upcaster) -> StreamHandler:
     logger = Logger()
     tracer = Tracer()
 
@@ -131,8 +296,10 @@ def _stream_handler(
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
+        if records and records[0].get("eventSource") == "aws:sqs":
+            return _park_failures(consumer, event, context, logger)
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)  # per invocation: re-entrant
-        handle = make_batch(records)
+        handle = consumer.batch(records).handle
         reserve = min(TIME_RESERVE_MS, _remaining_ms(context) // 3)
 
         def within_time(record: DynamoDBRecord) -> None:
@@ -145,8 +312,41 @@ def _stream_handler(
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)
 
-    handler.source = source  # which service's events it reads (checked against template.yaml by tests)
-    return cast("LambdaHandler", handler)
+    return StreamHandler(consumer, handler, source)
+
+
+def _park_failures(
+    consumer: StreamConsumer, event: dict[str, Any], context: Any, logger: Logger
+) -> dict[str, Any]:
+    """The consumer's on-failure queue: park what each record names. A message that is not an
+    on-failure record is logged and dropped (only Lambda may send to the queue)."""
+    parker = consumer.parker()
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def park(record: SQSRecord) -> None:
+        try:
+            message = OnFailureRecord.model_validate_json(record.body)
+        except ValidationError as error:
+            logger.error(  # noqa: TRY400 - the message, not a traceback, says what was wrong
+                "not an on-failure record: dropped", message_id=record.message_id, error=str(error)
+            )
+            return
+        parked = parker.park(message)
+        log = logger.warning if parked.streams or parked.unresolved else logger.info
+        log(
+            "records parked"
+            if parked.streams or parked.unresolved
+            else "nothing to park: tried again, settled",
+            condition=message.condition,
+            shard=message.batch.shard_id,
+            first=message.batch.start_sequence_number,
+            last=message.batch.end_sequence_number,
+            streams=list(parked.streams),
+            settled=parked.settled,
+            unresolved=parked.unresolved,
+        )
+
+    return dict(process_partial_response(event, park, processor, context))
 
 
 def _remaining_ms(context: Any) -> int:
@@ -154,13 +354,38 @@ def _remaining_ms(context: Any) -> int:
     return int(remaining()) if remaining is not None else 3 * TIME_RESERVE_MS
 
 
-def projector_handler(engine: Callable[[], ProjectionEngine], *, source: Upcaster) -> LambdaHandler:
-    """The Lambda handler of a projector; ``engine`` is a cached factory, called on first use;
-    ``source``: the registry of the service whose event store stream it reads."""
-    return _stream_handler(lambda records: ProjectionBatch(engine(), records, source).handle, source)
+def projector_handler(
+    engine: Callable[[], ProjectionEngine],
+    parking: Callable[[], ParkingLot] | None = None,
+    *,
+    source: Upcaster,
+) -> StreamHandler:
+    """The Lambda handler of a projector; ``engine`` and ``parking`` are cached factories, called on
+    first use; ``source``: the registry of the service whose event store stream it reads."""
+    return _stream_handler(
+        StreamConsumer(
+            lambda records, lot: ProjectionBatch(engine(), records, source, lot),
+            lambda record: ProjectionBatch.concerns(engine(), record),
+            parking,
+        ),
+        source,
+    )
 
 
-def policy_handler(policy: Callable[[], Policy], *, source: Upcaster) -> LambdaHandler:
-    """The Lambda handler of a policy; ``policy`` is a cached factory, called on first use;
-    ``source``: the registry of the service whose event store stream it reads (often another's)."""
-    return _stream_handler(lambda _: PolicyBatch(policy(), source).handle, source)
+def policy_handler(
+    policy: Callable[[], Policy],
+    parking: Callable[[], ParkingLot] | None = None,
+    *,
+    source: Upcaster,
+) -> StreamHandler:
+    """The Lambda handler of a policy; ``policy`` and ``parking`` are cached factories, called on
+    first use; ``source``: the registry of the service whose event store stream it reads (often
+    another's)."""
+    return _stream_handler(
+        StreamConsumer(
+            lambda records, lot: PolicyBatch(policy(), source, records, lot),
+            lambda record: PolicyBatch.concerns(policy(), record),
+            parking,
+        ),
+        source,
+    )

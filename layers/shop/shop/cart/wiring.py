@@ -14,6 +14,7 @@ from shop.cart.queries import CartQueries
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
 from shop.http.consistency import TokenCodec
+from shop.operations.parking_dynamodb import DynamoDBParkingLot
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
@@ -37,6 +38,10 @@ class CartQuerySettings(Settings):
 class CartProjectorSettings(Settings):
     events_table: str = Field(alias="CART_EVENTS_TABLE", min_length=3)
     carts_view_table: str = Field(alias="CARTS_VIEW_TABLE", min_length=3)
+
+
+class CartProjectorParkingSettings(Settings):
+    parked_table: str = Field(alias="CART_PROJECTOR_PARKED_TABLE", min_length=3)
 
 
 @cached
@@ -78,3 +83,10 @@ def carts_projector() -> ProjectionEngine:
         view_table=settings.carts_view_table,
         upcaster=cart_events,
     )
+
+
+@cached
+def carts_projector_parking() -> DynamoDBParkingLot:
+    """What CartProjector parks (docs/parking.md)."""
+    settings = CartProjectorParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "CartProjector")

@@ -15,6 +15,7 @@ from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
 from shop.http.consistency import TokenCodec
 from shop.http.cursor import CursorCodec
+from shop.operations.parking_dynamodb import DynamoDBParkingLot
 from shop.projection.dynamodb import dynamodb_projection_engine
 from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
@@ -41,6 +42,14 @@ class CatalogQuerySettings(Settings):
 class CatalogProjectorSettings(Settings):
     events_table: str = Field(alias="CATALOG_EVENTS_TABLE", min_length=3)
     products_view_table: str = Field(alias="PRODUCTS_VIEW_TABLE", min_length=3)
+
+
+class CatalogProjectorParkingSettings(Settings):
+    parked_table: str = Field(alias="CATALOG_PROJECTOR_PARKED_TABLE", min_length=3)
+
+
+class StockReservationParkingSettings(Settings):
+    parked_table: str = Field(alias="STOCK_RESERVATION_POLICY_PARKED_TABLE", min_length=3)
 
 
 @cached
@@ -91,8 +100,22 @@ def products_projector() -> ProjectionEngine:
 
 
 @cached
+def products_projector_parking() -> DynamoDBParkingLot:
+    """What CatalogProjector parks (docs/parking.md)."""
+    settings = CatalogProjectorParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "CatalogProjector")
+
+
+@cached
 def stock_reservations() -> StockReservationPolicy:
     settings = CatalogStoreSettings.from_env()
     return StockReservationPolicy(
         Repository(DynamoDBEventStore.for_table(settings.events_table, catalog_events), catalog_events)
     )
+
+
+@cached
+def stock_reservations_parking() -> DynamoDBParkingLot:
+    """What StockReservationPolicy parks (docs/parking.md)."""
+    settings = StockReservationParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "StockReservationPolicy")

@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
+from shop.catalog.events import catalog_events
 from shop.catalog.projection import ProductsProjection
+from shop.eventstore.upcasting import Upcaster
+from shop.orders.events import order_events
 from shop.orders.projection import OrdersProjection
 from shop.projection.engine import Projection
 
@@ -23,14 +27,17 @@ class ReadModel:
     store: str
     #: The projector's projection (a fresh one per call; projections hold no state).
     projection: Callable[[], Projection]
+    #: The event registry of the service owning ``store``: what it loads is upcast through it, as
+    #: the live projector's records are (``source=`` of its handler).
+    events: Upcaster
 
 
 READ_MODELS: Mapping[str, ReadModel] = {
     model.table: model
     for model in (
-        ReadModel("ProductsView", "CatalogEventStore", ProductsProjection),
-        ReadModel("CartsView", "CartEventStore", CartsProjection),
-        ReadModel("OrdersView", "OrderEventStore", OrdersProjection),
+        ReadModel("ProductsView", "CatalogEventStore", ProductsProjection, catalog_events),
+        ReadModel("CartsView", "CartEventStore", CartsProjection, cart_events),
+        ReadModel("OrdersView", "OrderEventStore", OrdersProjection, order_events),
     )
 }
 

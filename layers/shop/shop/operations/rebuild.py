@@ -27,6 +27,10 @@ Resumable: after each page of a segment is applied, ``Positions.save`` records t
 ``LastEvaluatedKey``; a run started with the saved positions goes on from there (a page applied
 but not yet saved is applied again, which the checkpoints make a no-op). ``Rebuild.stop`` (Ctrl-C)
 ends every segment after its current page.
+
+Events are upcast on the way in through the owning service's registry (``ReadModel.events``), as
+the live projector's are: an old version projects as the current one, and a version newer than
+this code fails its stream like any other error (docs/upcasting.md).
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shop.errors import UnreadableEvent
 from shop.eventstore.codec import Item, decode_commit
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.model import RecordedEvent
+from shop.eventstore.upcasting import AS_STORED, Upcaster
 from shop.projection.engine import ProjectionEngine
 from shop.views.dynamodb import DynamoDBView
 from shop.views.port import Changes, ReadTable, Row
@@ -178,13 +184,14 @@ def items_by_stream(items: Iterable[Item]) -> dict[str, list[Item]]:
     return streams
 
 
-def decode_stream(items: Iterable[Item]) -> list[RecordedEvent]:
-    """The events of one stream's commit items, in order (``ValueError`` & co. if one does not decode)."""
-    return [event for item in items for event in decode_commit(item)]
+def decode_stream(items: Iterable[Item], upcaster: Upcaster) -> list[RecordedEvent]:
+    """The events of one stream's commit items, in order, upcast by ``upcaster`` (``ValueError`` & co.
+    if one does not decode, ``UnreadableEvent`` if one is of a version the code does not know)."""
+    return [event for item in items for event in decode_commit(item, upcaster=upcaster)]
 
 
 def commits_by_stream(
-    items: Iterable[Item], undecodable: dict[str, str] | None = None
+    items: Iterable[Item], undecodable: dict[str, str] | None = None, *, upcaster: Upcaster = AS_STORED
 ) -> tuple[dict[str, list[RecordedEvent]], int]:
     """The events of the commit items, grouped by stream in version order; and how many commits.
 
@@ -195,8 +202,8 @@ def commits_by_stream(
     for stream_id, group in items_by_stream(items).items():
         commits += len(group)
         try:
-            streams[stream_id] = decode_stream(group)
-        except (KeyError, ValueError, TypeError) as error:
+            streams[stream_id] = decode_stream(group, upcaster)
+        except (KeyError, ValueError, TypeError, UnreadableEvent) as error:
             if undecodable is None:
                 raise
             undecodable[stream_id] = f"{type(error).__name__}: {error}"
@@ -230,6 +237,7 @@ class Rebuild:
         engine: ProjectionEngine,
         scan: CommitScan,
         *,
+        upcaster: Upcaster,
         total_segments: int = DEFAULT_SEGMENTS,
         positions: Positions | None = None,
         on_page: Callable[[PageDone], None] | None = None,
@@ -239,6 +247,7 @@ class Rebuild:
             raise ValueError("a scan has at least one segment")
         self._engine = engine
         self._scan = scan
+        self._upcaster = upcaster
         self.total_segments = total_segments
         self.positions = positions or MemoryPositions()
         self._on_page = on_page or (lambda _: None)
@@ -304,7 +313,7 @@ class Rebuild:
             if stream_id in self._failed:
                 return 0
         try:
-            events = decode_stream(items)
+            events = decode_stream(items, self._upcaster)
             self._engine.project(stream_id, events)
         except Exception as error:  # noqa: BLE001 - one stream fails alone, as in a projector
             self._fail(segment, stream_id, error)
@@ -333,10 +342,12 @@ def dynamodb_rebuild(
     """A rebuild of ``model`` from ``store_table`` into ``view_table`` (its live table, or a fresh
     one) through ``client``: the projector's engine, read table and event store adapters."""
     table = CountingTable(DynamoDBView(client, view_table, consistent=True))
-    engine = ProjectionEngine(model.projection(), table, DynamoDBEventStore(client, store_table))
+    store = DynamoDBEventStore(client, store_table, upcaster=model.events)
+    engine = ProjectionEngine(model.projection(), table, store)
     return Rebuild(
         engine,
         DynamoDBCommitScan(client, store_table, page_size=page_size),
+        upcaster=model.events,
         total_segments=total_segments,
         positions=positions,
         on_page=on_page,

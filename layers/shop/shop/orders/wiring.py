@@ -8,6 +8,7 @@ from shop.application import Repository
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.http.consistency import TokenCodec
 from shop.http.cursor import CursorCodec
+from shop.operations.parking_dynamodb import DynamoDBParkingLot
 from shop.orders.commands import OrderCommands
 from shop.orders.events import order_events
 from shop.orders.policies import OrderFulfilmentPolicy, OrderIntakePolicy
@@ -31,6 +32,18 @@ class OrderQuerySettings(Settings):
 class OrderProjectorSettings(Settings):
     events_table: str = Field(alias="ORDER_EVENTS_TABLE", min_length=3)
     orders_view_table: str = Field(alias="ORDERS_VIEW_TABLE", min_length=3)
+
+
+class OrderProjectorParkingSettings(Settings):
+    parked_table: str = Field(alias="ORDER_PROJECTOR_PARKED_TABLE", min_length=3)
+
+
+class OrderIntakeParkingSettings(Settings):
+    parked_table: str = Field(alias="ORDER_INTAKE_POLICY_PARKED_TABLE", min_length=3)
+
+
+class OrderFulfilmentParkingSettings(Settings):
+    parked_table: str = Field(alias="ORDER_FULFILMENT_POLICY_PARKED_TABLE", min_length=3)
 
 
 def _repository() -> Repository:
@@ -86,3 +99,24 @@ def orders_projector() -> ProjectionEngine:
         view_table=settings.orders_view_table,
         upcaster=order_events,
     )
+
+
+@cached
+def orders_projector_parking() -> DynamoDBParkingLot:
+    """What OrderProjector parks (docs/parking.md)."""
+    settings = OrderProjectorParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "OrderProjector")
+
+
+@cached
+def order_intake_parking() -> DynamoDBParkingLot:
+    """What OrderIntakePolicy parks (docs/parking.md)."""
+    settings = OrderIntakeParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "OrderIntakePolicy")
+
+
+@cached
+def order_fulfilment_parking() -> DynamoDBParkingLot:
+    """What OrderFulfilmentPolicy parks (docs/parking.md)."""
+    settings = OrderFulfilmentParkingSettings.from_env()
+    return DynamoDBParkingLot.for_table(settings.parked_table, "OrderFulfilmentPolicy")
