@@ -7,8 +7,8 @@ skipped or out of order shows in the row itself.
 
 from __future__ import annotations
 
-import zlib
 import json
+import zlib
 from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
@@ -20,9 +20,9 @@ from shop.cart.events import cart_events
 from shop.cart.projection import CartsProjection
 from shop.errors import UnreadableEvent
 from shop.eventstore.codec import Item, encode_commit
-from shop.eventstore.upcasting import AS_STORED
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from shop.eventstore.upcasting import AS_STORED
 from shop.operations.lag import projection_lag, row_key
 from shop.operations.rebuild import (
     CountingTable,
