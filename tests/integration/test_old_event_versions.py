@@ -1,6 +1,6 @@
 """Histories stored by older code (``CartItemAdded`` v1) load, project and drive the policies through
-the whole stack; an event newer than the code fails its records into the on-failure queue and its
-commands answer 503, while everything else keeps flowing."""
+the whole stack; an event newer than the code fails its records, which are parked (docs/parking.md),
+and its commands answer 503, while everything else keeps flowing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 from shop.eventstore.codec import encode_commit
 from shop.eventstore.model import EventMetadata, NewEvent
+from shop.operations.parking import ParkedStream
+from shop.operations.parking_dynamodb import DynamoDBParkingLot
 from tests.support.replay import check, read_snapshot
 
 META = EventMetadata("v1-era", "v1-request", "alice-sub")
@@ -85,9 +87,11 @@ def test_a_cart_stored_by_v1_code_projects_loads_checks_out_and_settles(stack: A
     assert report.ok, report.summary()
 
 
-def on_failure_messages(stack: Any, queue: str) -> list[dict[str, Any]]:
-    messages = stack.clients.sqs.receive_message(QueueUrl=stack.physical[queue], MaxNumberOfMessages=10)
-    return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
+def parked(stack: Any, consumer: str, stream_id: str) -> ParkedStream | None:
+    """What ``consumer`` parked of ``stream_id`` once Lambda gave up on it (its on-failure queue is
+    read back by its own ``ParkFailures`` event)."""
+    table = stack.physical[f"{consumer}Parked"]
+    return DynamoDBParkingLot(stack.clients.dynamodb, table, consumer).stream(stream_id)
 
 
 def test_an_event_newer_than_the_code_is_never_read_as_an_older_one(stack: Any) -> None:
@@ -99,12 +103,17 @@ def test_an_event_newer_than_the_code_is_never_read_as_an_older_one(stack: Any) 
     healthy = stack.command("POST", "/carts", {"customerId": "alice"}).json()["cartId"]
     stack.pump()
 
-    # The projector gave up on that stream's record (into its on-failure queue); the row stays at
-    # what it could read, and another cart was projected meanwhile.
+    # The projector gave up on that stream's record, which is parked; the row stays at what it
+    # could read, and another cart was projected meanwhile.
     assert stack.query("GET", f"/carts/{cart_id}").json()["items"][0]["quantity"] == 2
     assert stack.query("GET", f"/carts/{healthy}").status == 200
-    [failure] = on_failure_messages(stack, "CartProjectorDLQ")
-    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    entry = parked(stack, "CartProjector", f"cart-{cart_id}")
+    assert entry is not None
+    assert [r.version for r in entry.records] == [3]
+    assert (entry.failure.condition, entry.failure.error.split(":")[0]) == (
+        "RetryAttemptsExhausted",
+        "UnreadableEvent",
+    )
 
     # A command on that cart does not run: 503 problem+json with Retry-After, no internals.
     answer = stack.command("POST", f"/carts/{cart_id}/items", {"productId": product_id, "quantity": 1})
@@ -132,6 +141,10 @@ def test_a_policy_record_of_a_newer_version_goes_to_its_on_failure_queue(stack: 
     store_commit(stack, f"cart-{cart_id}", 1, NewEvent("CartCheckedOut", checked_out, schema_version=2))
     stack.pump()
 
-    [failure] = on_failure_messages(stack, "OrderIntakePolicyDLQ")
-    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    entry = parked(stack, "OrderIntakePolicy", f"cart-{cart_id}")
+    assert entry is not None
+    assert (entry.failure.condition, entry.failure.error.split(":")[0]) == (
+        "RetryAttemptsExhausted",
+        "UnreadableEvent",
+    )
     assert stack.query("GET", f"/orders/{checked_out['orderId']}").status == 404

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from local.aws.functions import LambdaContext
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from shop.eventstore.upcasting import AS_STORED
 from shop.operations.parking import (
     Failure,
     InMemoryParkingLot,
@@ -94,7 +95,7 @@ class World:
         self.view = InMemoryView()
         self.lot = InMemoryParkingLot(CONSUMER, now=lambda: NOW)
         self.engine = ProjectionEngine(self.projection, self.view, self.store)
-        self.handler = projector_handler(lambda: self.engine, lambda: self.lot)
+        self.handler = projector_handler(lambda: self.engine, lambda: self.lot, source=AS_STORED)
 
     def append(self, stream_id: str, **data: Any) -> dict[str, Any]:
         version = len(self.store.load(stream_id))
@@ -287,7 +288,7 @@ def test_a_policy_parks_the_records_of_a_parked_stream_and_handles_the_others() 
 
     world = World()
     policy = Recording()
-    handler = policy_handler(lambda: policy, lambda: world.lot)
+    handler = policy_handler(lambda: policy, lambda: world.lot, source=AS_STORED)
     a1 = world.append("thing-a")
     world.lot.park("thing-a", [a1], Failure("Poison: a", NOW, "RetryAttemptsExhausted", 1))
     a2, b1, a3 = world.append("thing-a"), world.append("thing-b"), world.append("thing-a")
@@ -309,7 +310,7 @@ def test_a_stream_released_between_the_read_and_the_park_is_applied_as_usual() -
 
     world = World()
     world.lot = ReleasedMeanwhile(CONSUMER)
-    world.handler = projector_handler(lambda: world.engine, lambda: world.lot)
+    world.handler = projector_handler(lambda: world.engine, lambda: world.lot, source=AS_STORED)
     a1 = world.append("thing-a")
 
     assert world.deliver(a1) == []
@@ -325,7 +326,7 @@ def test_without_the_parked_streams_no_record_of_the_batch_is_applied() -> None:
 
     world = World()
     world.lot = Unreachable(CONSUMER)
-    world.handler = projector_handler(lambda: world.engine, lambda: world.lot)
+    world.handler = projector_handler(lambda: world.engine, lambda: world.lot, source=AS_STORED)
     a1, b1 = world.append("thing-a"), world.append("thing-b")
 
     assert world.deliver(a1, b1) == [sequence(a1), sequence(b1)]
