@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
@@ -63,9 +64,22 @@ def connect(stack_name: str | None, endpoint_url: str | None, region: str | None
             param_hint="--stack-name / --endpoint-url",
         )
     if endpoint_url:
+        url = urlsplit(endpoint_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise typer.BadParameter(
+                f"{endpoint_url!r} is not an http(s) URL, e.g. http://127.0.0.1:4566",
+                param_hint="--endpoint-url",
+            )
         return from_endpoint(endpoint_url, prefix=prefix)
     assert stack_name is not None
     return from_stack(stack_name, region)
+
+
+def not_blank(value: str, param_hint: str) -> str:
+    """``value``, unless it is empty or only spaces (a usage error: exit code 2)."""
+    if not value.strip():
+        raise typer.BadParameter("must not be empty", param_hint=param_hint)
+    return value
 
 
 def emit(document: Any) -> None:
@@ -97,4 +111,15 @@ def _fail(error: ShopctlError, as_json: bool) -> None:
     raise typer.Exit(error.exit_code)
 
 
-__all__ = ["EndpointUrl", "Json", "Prefix", "Region", "StackName", "connect", "emit", "errors", "reporting"]
+__all__ = [
+    "EndpointUrl",
+    "Json",
+    "Prefix",
+    "Region",
+    "StackName",
+    "connect",
+    "emit",
+    "errors",
+    "not_blank",
+    "reporting",
+]

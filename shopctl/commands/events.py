@@ -16,7 +16,18 @@ from rich.table import Table
 from shop.eventstore.dynamodb import DynamoDBEventStore
 from shop.eventstore.model import RecordedEvent, format_timestamp
 from shop.operations.readmodels import EVENT_STORES
-from shopctl.cli import EndpointUrl, Json, Prefix, Region, StackName, connect, console, emit, reporting
+from shopctl.cli import (
+    EndpointUrl,
+    Json,
+    Prefix,
+    Region,
+    StackName,
+    connect,
+    console,
+    emit,
+    not_blank,
+    reporting,
+)
 from shopctl.errors import NoSuchStream
 from shopctl.target import Target
 
@@ -31,6 +42,7 @@ def command(
     as_json: Json = False,
 ) -> None:
     """Print the events of one stream, decoded, with version, time and metadata."""
+    not_blank(stream_id, "STREAM_ID")
     with reporting(as_json):
         target = connect(stack_name, endpoint_url, region, prefix)
         store, events = find_stream(target, stream_id, after)

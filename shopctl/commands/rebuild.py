@@ -21,7 +21,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shop.operations.readmodels import READ_MODELS, ReadModel
 from shop.operations.rebuild import DEFAULT_SEGMENTS, Outcome, PageDone, dynamodb_rebuild
-from shopctl.cli import EndpointUrl, Json, Prefix, Region, StackName, connect, console, emit, reporting
+from shopctl.cli import (
+    EndpointUrl,
+    Json,
+    Prefix,
+    Region,
+    StackName,
+    connect,
+    console,
+    emit,
+    not_blank,
+    reporting,
+)
 from shopctl.errors import Conflict, Interrupted, ShopctlError, UnknownResource
 from shopctl.positions import FilePositions
 from shopctl.target import Target
@@ -62,6 +73,8 @@ def command(
     """Rebuild a read table from its service's event store while live projection goes on."""
     if create and into is None:
         raise typer.BadParameter("--create makes the --into table: name it", param_hint="--create")
+    if into is not None:
+        not_blank(into, "--into")
     with reporting(as_json):
         target = connect(stack_name, endpoint_url, region, prefix)
         model = read_model(target, read_table)
@@ -130,7 +143,20 @@ def fresh_table(target: Target, name: str, model: ReadModel, create: bool) -> st
         create_like(client, target.table(model.table), physical)
     elif not exists:
         raise UnknownResource(f"no table {physical} at {target.description} (--create creates it)")
+    else:
+        live, fresh = (key_schema(client, name) for name in (target.table(model.table), physical))
+        if fresh != live:
+            raise Conflict(
+                f"{physical} is not shaped like {model.table}: its key is {fresh}, not {live} "
+                "(--create makes a table like it)"
+            )
     return physical
+
+
+def key_schema(client: Any, name: str) -> list[str]:
+    """A table's key as ``name (HASH)``, ``name (RANGE)``."""
+    keys = client.describe_table(TableName=name)["Table"]["KeySchema"]
+    return [f"{key['AttributeName']} ({key['KeyType']})" for key in keys]
 
 
 def table_exists(client: Any, name: str) -> bool:

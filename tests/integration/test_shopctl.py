@@ -108,6 +108,22 @@ def test_naming_no_target_or_two_is_a_usage_error(target: list[str]) -> None:
     assert result.exit_code == errors.USAGE == 2
 
 
+@pytest.mark.parametrize("url", ["notaurl", "127.0.0.1:4566", "ftp://127.0.0.1:4566", "http://"])
+def test_an_endpoint_url_that_is_no_url_is_a_usage_error_without_a_traceback(url: str) -> None:
+    result = runner.invoke(app, ["lag", "--endpoint-url", url])
+    assert result.exit_code == errors.USAGE, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "arguments", [["events", ""], ["events", " "], ["rebuild", "ProductsView", "--into", ""]]
+)
+def test_an_empty_stream_id_or_table_name_is_a_usage_error(arguments: list[str]) -> None:
+    result = runner.invoke(app, [*arguments, "--endpoint-url", "http://127.0.0.1:9"])
+    assert result.exit_code == errors.USAGE, result.output
+
+
 def test_create_without_into_is_a_usage_error() -> None:
     result = runner.invoke(
         app, ["rebuild", "ProductsView", "--create", "--endpoint-url", "http://127.0.0.1:9"]
@@ -203,6 +219,35 @@ def test_rebuild_into_a_fresh_table_equals_the_live_one_and_refuses_to_reuse_it(
     assert missing.exit_code == errors.UNKNOWN_RESOURCE
     itself = shopctl(server_stack, "rebuild", "ProductsView", "--into", "ProductsView", *state)
     assert itself.exit_code == errors.CONFLICT
+
+
+@pytest.mark.parametrize("other", ["CatalogSnapshotStore", "IdempotencyTable", "OrdersView"])
+def test_a_fresh_table_with_another_key_schema_is_refused_before_anything_is_read(
+    server_stack: Stack, tmp_path: Path, other: str
+) -> None:
+    """An empty table of the stack that is not shaped like the read table (another key) is no target:
+    refused up front, not tried stream by stream, and no positions are left behind."""
+    state = tmp_path / "other.json"
+    empty = f"{server_stack.prefix}Empty{other}"
+    definition = server_stack.clients.dynamodb.describe_table(TableName=f"{server_stack.prefix}{other}")[
+        "Table"
+    ]
+    server_stack.clients.dynamodb.create_table(
+        TableName=empty,
+        AttributeDefinitions=[
+            a
+            for a in definition["AttributeDefinitions"]
+            if a["AttributeName"] in {k["AttributeName"] for k in definition["KeySchema"]}
+        ],
+        KeySchema=definition["KeySchema"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    result = shopctl(
+        server_stack, "rebuild", "ProductsView", "--into", empty, "--json", "--state-file", str(state)
+    )
+    assert result.exit_code == errors.CONFLICT, result.output
+    assert "key" in json.loads(result.output)["message"]
+    assert not state.exists()
 
 
 def test_resume_needs_the_positions_of_the_same_rebuild(server_stack: Stack, tmp_path: Path) -> None:
