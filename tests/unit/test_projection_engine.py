@@ -313,3 +313,32 @@ class InMemoryViewWrapper:
         self, key: Mapping[str, str], changes: Changes, checkpoint: str, expected: int, new: int
     ) -> None:
         InMemoryView.update(self._table, key, changes, checkpoint, expected, new)
+
+
+class HoledStore(InMemoryEventStore):
+    """A store whose stream lacks a version in the middle (a restored store with a lost commit, a
+    crafted item): ``load`` answers what it holds, hole and all."""
+
+    def __init__(self, events: Sequence[RecordedEvent], missing: int) -> None:
+        super().__init__()
+        self._events = [e for e in events if e.version != missing]
+
+    def load(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        return [e for e in self._events if e.stream_id == stream_id and e.version > after_version]
+
+
+def test_a_gap_fill_with_a_hole_in_it_fails_and_writes_nothing(table) -> None:
+    """Found by the issue 11 break-it pass: v1 and v3 in the store, v2 missing, and v3 delivered.
+    The fill started at v1 and reached v3, so v2 was skipped silently (checkpoint 3)."""
+    full = InMemoryEventStore()
+    c1, c2, c3 = history(full, 1, 1, 1)
+    engine = ProjectionEngine(AppliedVersions(), table, HoledStore(flat(c1, c2, c3), missing=2))
+
+    with pytest.raises(GapNotFilled):
+        engine.project(STREAM, c3)
+    assert row(table) is None
+
+    engine.project(STREAM, c1)  # what can be applied in order still is
+    with pytest.raises(GapNotFilled):
+        engine.project(STREAM, c3)
+    assert row(table) == {"id": "1", "applied": [1], "version": 1}

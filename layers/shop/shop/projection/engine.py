@@ -86,7 +86,12 @@ class ProjectionEngine:
         if pending[0].version != applied + 1 or not _contiguous(pending):
             pending = self._store.load(stream_id, after_version=applied)
             newest = max(e.version for e in delivered)
-            if not pending or pending[0].version != applied + 1 or pending[-1].version < newest:
+            if (
+                not pending
+                or pending[0].version != applied + 1
+                or pending[-1].version < newest
+                or not _contiguous(pending)  # a hole inside the store's answer: never skipped
+            ):
                 raise GapNotFilled(f"{stream_id}: events after version {applied} missing from the store")
         state = {**target.key, **row}
         changes: dict[str, Any] = {}
