@@ -156,15 +156,18 @@ class Runner:
                 view_table=self.stack.physical[model.table],
             )
             outcome = rebuild.run()
-            if not outcome.ok:
-                failures = "; ".join(f"{f.stream_id}: {f.error}" for f in outcome.failures)
-                raise RuntimeError(
-                    f"rebuilding {model.table} from the event stores in {self.settings.state_dir} failed:"
-                    f" {failures}. Fix the projection, or `make reset` to start without that state."
+            # A stream that cannot be applied (a poison its consumer had parked) fails alone, as in
+            # `shopctl rebuild`: the start goes on, and the mapping, which starts at the trim
+            # horizon, parks it again. Once the cause is fixed, `make redrive` applies it.
+            for failure in outcome.failures:
+                log(
+                    f"state: {model.table} could not apply {failure.stream_id or 'a scan segment'}"
+                    f" ({failure.error}); it will be parked again: docs/parking.md"
                 )
+            unapplied = f", {len(outcome.failures)} not applied" if outcome.failures else ""
             self.rebuilt.append(
-                f"{model.table} ({outcome.events} events, {outcome.rows_written} row writes, "
-                f"{outcome.seconds:.1f} s)"
+                f"{model.table} ({outcome.events} events, {outcome.rows_written} row writes"
+                f"{unapplied}, {outcome.seconds:.1f} s)"
             )
 
     def _journal_streams(self) -> None:

@@ -212,3 +212,36 @@ def test_rebuilding_products_view_while_commands_keep_arriving_ends_equal_to_a_r
         if item["productId"]["S"] in set(products)
     }
     assert rows == set(products)
+
+
+def test_a_poisoned_stream_in_the_restored_state_does_not_keep_the_stack_from_starting(
+    tmp_path: Path,
+) -> None:
+    """Found by the issue 11 break-it pass: a parked poison (a stream whose first commit is missing)
+    made every later start fail, with `make reset` (every store deleted) as the way out. The start
+    now names the stream and goes on; the live mapping parks it again, as before the restart."""
+    from shop.eventstore.codec import encode_commit  # noqa: PLC0415
+    from shop.eventstore.model import EventMetadata, NewEvent  # noqa: PLC0415
+
+    examples = ROOT / "tests" / "contract" / "event_examples"
+    created, changed = (
+        json.loads((examples / f"{t}/v1.json").read_text()) for t in ("ProductCreated", "ProductPriceChanged")
+    )
+    good, poisoned = created["data"]["productId"], str(uuid.uuid4())
+    meta = EventMetadata("restore", "restore", "admin")
+    items = [
+        encode_commit(f"product-{good}", 0, [NewEvent(created["type"], created["data"], 1)], meta),
+        encode_commit(f"product-{poisoned}", 1, [NewEvent(changed["type"], changed["data"], 1)], meta),
+    ]
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "CatalogEventStore.jsonl").write_text("".join(json.dumps(item) + "\n" for item in items))
+
+    stack = start(STATE_DIR=str(state), SEED="0", LOCAL_CONCURRENCY="1")
+    try:
+        output = "".join(stack.output)
+        assert f"product-{poisoned}" in output, output
+        assert call("GET", f"{stack.query}/products/{good}").json()["name"] == created["data"]["name"]
+        assert call("GET", f"{stack.query}/products/{poisoned}").status == 404
+    finally:
+        assert stack.stop() == 0, "".join(stack.output[-30:])
