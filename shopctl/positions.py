@@ -35,15 +35,25 @@ class FilePositions:
     def resumed(cls, path: Path, identity: Mapping[str, Any]) -> FilePositions:
         if not path.exists():
             raise Conflict(f"nothing to resume: {path} does not exist (start without --resume)")
-        document = json.loads(path.read_text())
-        saved = {k: document.get(k) for k in identity}
+        try:
+            document = json.loads(path.read_text())
+            saved = {k: document.get(k) for k in identity}
+        except (ValueError, AttributeError) as error:
+            raise Conflict(
+                f"{path} is not the positions of a rebuild ({error}): start without --resume"
+            ) from None
         if saved != dict(identity):
             raise Conflict(f"{path} is the position of another rebuild: {saved}, not {dict(identity)}")
         positions = cls(path, identity)
-        positions._positions = {
-            int(segment): SegmentPosition(entry.get("start"), bool(entry.get("done")))
-            for segment, entry in document.get("positions", {}).items()
-        }
+        try:
+            positions._positions = {
+                int(segment): SegmentPosition(entry.get("start"), bool(entry.get("done")))
+                for segment, entry in document.get("positions", {}).items()
+            }
+        except (ValueError, AttributeError, TypeError) as error:
+            raise Conflict(
+                f"{path} is not the positions of a rebuild ({error}): start without --resume"
+            ) from None
         return positions
 
     def load(self) -> Mapping[int, SegmentPosition]:
@@ -73,3 +83,7 @@ class FilePositions:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(document, indent=1))
         temporary.replace(self.path)
+
+
+def _spoiled(path: Path, error: Exception) -> Conflict:
+    return Conflict(f"{path} is not the positions of a rebuild ({error}): start without --resume")

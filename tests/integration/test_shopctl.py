@@ -329,3 +329,27 @@ def test_a_deployed_stack_is_named_by_stack_name_and_its_physical_names_come_fro
         )
         assert no_stack.exit_code == errors.UNREACHABLE
         assert "no stack 'no-such-stack'" in json.loads(no_stack.output)["message"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{garbage",
+        "[]",
+        '{"readTable": "ProductsView", "positions": "x"}',
+        '{"readTable": "ProductsView", "positions": {"zero": {"start": null, "done": false}}}',
+        '{"readTable": "ProductsView", "positions": {"0": "x"}}',
+    ],
+)
+def test_a_positions_file_that_is_no_rebuild_s_is_a_conflict_not_a_traceback(
+    tmp_path: Path, content: str
+) -> None:
+    """Found by the issue 11 break-it pass: docs/rebuild.md says the file may be read and moved by
+    hand, and a hand-spoiled one raised a JSONDecodeError or AttributeError (exit 1, a traceback)."""
+    from shopctl.errors import Conflict  # noqa: PLC0415
+    from shopctl.positions import FilePositions  # noqa: PLC0415
+
+    path = tmp_path / "positions.json"
+    path.write_text(content)
+    with pytest.raises(Conflict, match="not the positions of a rebuild"):
+        FilePositions.resumed(path, {"readTable": "ProductsView"})
