@@ -365,7 +365,12 @@ def state_line(local: Runner) -> str:
     commits = sum(local.restored.values())
     if not commits:
         return f"  {'State:':<14} {shown}/ (empty; make reset clears it)"
-    return f"  {'State:':<14} {shown}/: {commits} commits restored; rebuilt {', '.join(local.rebuilt)}"
+    line = f"  {'State:':<14} {shown}/: {commits} commits restored; rebuilt {', '.join(local.rebuilt)}"
+    skipped = local.journal.skipped if local.journal is not None else {}
+    if skipped:
+        where_skipped = "; ".join(f"{store}.jsonl lines {numbers}" for store, numbers in skipped.items())
+        line += f"\n  {'':<14} lines that did not read were skipped: {where_skipped}"
+    return line
 
 
 def sign_in_lines(local: Runner) -> list[str]:

@@ -50,6 +50,8 @@ class EventStoreJournal:
         self._seen: dict[str, set[tuple[str, str]]] = {store: set() for store in self.stores}
         self._files: dict[str, IO[str]] = {}
         self._lock = threading.Lock()
+        #: Lines of each journal that did not read (line numbers), for the ready message.
+        self.skipped: dict[str, list[int]] = {}
 
     def path(self, store: str) -> Path:
         return self.directory / f"{store}.jsonl"
@@ -68,6 +70,7 @@ class EventStoreJournal:
                     items.append(json.loads(line))
                 except json.JSONDecodeError:
                     self._log(f"state: {path.name} line {number} is incomplete; skipped")
+                    self.skipped.setdefault(store, []).append(number)
         return items
 
     def restore(self, dynamodb: Any, physical: Mapping[str, str]) -> dict[str, int]:
@@ -105,8 +108,22 @@ class EventStoreJournal:
     def _file(self, store: str) -> IO[str]:
         if store not in self._files:
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._drop_cut_tail(self.path(store))
             self._files[store] = self.path(store).open("a", encoding="utf-8")
         return self._files[store]
+
+    def _drop_cut_tail(self, path: Path) -> None:
+        """Remove a last line a ``kill -9`` cut short (no newline at its end), so the next commit
+        starts a line of its own instead of joining the fragment (and being skipped with it)."""
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as journal:
+            journal.truncate(keep)
+        self._log(f"state: {path.name}: a last line cut short ({len(data) - keep} bytes) removed")
 
     def close(self) -> None:
         with self._lock:

@@ -116,7 +116,9 @@ def iterator_age(target: Target, function: str, now: datetime) -> float | None:
         MetricName="IteratorAge",
         Dimensions=[{"Name": "FunctionName", "Value": target.function(function)}],
         StartTime=now - WINDOW,
-        EndTime=now,
+        # A minute past now: a point stamped in the same second as ``now`` (or by a clock a little
+        # ahead) is not lost to the end bound; no point can come from the future.
+        EndTime=now + timedelta(minutes=1),
         Period=int(WINDOW.total_seconds()),
         Statistics=["Maximum"],
     )

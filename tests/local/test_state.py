@@ -66,3 +66,34 @@ def test_restore_writes_every_commit_back_and_does_not_journal_it_again(tmp_path
     # The stream then delivers the restored commits again: not one is appended twice.
     assert journal.record("CatalogEventStore", [insert(item) for item in items]) == 0
     assert len((tmp_path / "CatalogEventStore.jsonl").read_text().splitlines()) == 60
+
+
+def test_a_commit_journaled_after_a_line_cut_short_comes_back(tmp_path: Path) -> None:
+    """Found by the issue 11 break-it pass: after a `kill -9` cut the last line short, the next
+    commit was appended onto the fragment, so it was skipped with it at the following start (a cart
+    answered 201, then lost)."""
+    path = tmp_path / "CatalogEventStore.jsonl"
+    first = commit("stock-1", 1)
+    path.write_text(json.dumps(first) + "\n" + '{"streamId": {"S": "sto')
+    logged: list[str] = []
+    journal = EventStoreJournal(tmp_path, ["CatalogEventStore"], logged.append)
+    journal.read("CatalogEventStore")
+    later = commit("stock-1", 2)
+    assert journal.record("CatalogEventStore", [insert(later)]) == 1
+    journal.close()
+
+    again = EventStoreJournal(tmp_path, ["CatalogEventStore"])
+    assert again.read("CatalogEventStore") == [first, later]
+    assert again.skipped == {}
+    assert any("cut short" in line for line in logged), logged
+
+
+def test_lines_that_do_not_read_are_counted_for_the_ready_message(tmp_path: Path) -> None:
+    """A spoiled line in the middle is corruption, not a cut: the start says so, not only the log."""
+    path = tmp_path / "CatalogEventStore.jsonl"
+    path.write_text(
+        json.dumps(commit("stock-1", 1)) + "\n{spoiled\n" + json.dumps(commit("stock-1", 3)) + "\n"
+    )
+    journal = EventStoreJournal(tmp_path, ["CatalogEventStore"])
+    assert len(journal.read("CatalogEventStore")) == 2
+    assert journal.skipped == {"CatalogEventStore": [2]}
