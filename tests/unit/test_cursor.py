@@ -5,7 +5,8 @@ import json
 import pytest
 
 from shop.errors import BadRequest
-from shop.http.cursor import CursorCodec, _b64encode
+from shop.http.cursor import CursorCodec
+from shop.http.signing import _b64encode
 
 CODEC = CursorCodec("a-secret-of-enough-length")
 POSITION = {"productId": "p", "activeCategory": "kitchen", "nameKey": "mug#p"}
@@ -57,7 +58,7 @@ def test_a_signed_payload_that_is_not_a_position_is_refused() -> None:
     """Only this codec can sign; still, a signed payload of the wrong shape is no position."""
     for payload in ({"k": 5, "q": {}}, {"k": [1], "q": {}}, {"q": {}}, [1, 2]):
         text = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        cursor = f"{_b64encode(text)}.{_b64encode(CODEC._sign(text))}"
+        cursor = f"{_b64encode(text)}.{_b64encode(CODEC._signer._sign(text))}"
         with pytest.raises(BadRequest):
             CODEC.decode(cursor, {})
 
