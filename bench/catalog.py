@@ -27,7 +27,8 @@ class Measurement:
 
 
 @contextmanager
-def recorded_stack() -> Iterator[tuple[Stack, Recorder]]:
+def recorded_stack(recording: type[RecordingClient] = RecordingClient) -> Iterator[tuple[Stack, Recorder]]:
+    """An in-process stack whose functions' DynamoDB clients are wrapped in ``recording``."""
     recorder = Recorder()
     with in_process_stack() as stack:
         real_client = boto3.client
@@ -37,7 +38,7 @@ def recorded_stack() -> Iterator[tuple[Stack, Recorder]]:
 
         def client(service: str, *args: Any, **kwargs: Any) -> Any:
             made = real_client(service, *args, **kwargs)
-            return RecordingClient(made, recorder, read_back) if service == "dynamodb" else made
+            return recording(made, recorder, read_back) if service == "dynamodb" else made
 
         boto3.client = client  # type: ignore[assignment]
         runtime.reset()

@@ -18,16 +18,12 @@ the most lines a cart may hold (50). Prints Markdown.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from bench.capacity import Call, Recorder, RecordingClient, item_size, read_units, write_units
-from bench.catalog import expect, product_body
-from local.stack.inprocess import in_process_stack
+from bench.catalog import expect, product_body, recorded_stack
 from local.stack.stack import Stack
 from shop import runtime
 
@@ -48,27 +44,6 @@ class TableRecordingClient(RecordingClient):
     def _cost(self, operation: str, request: Any, response: Any) -> Call:
         call = super()._cost(operation, request, response)
         return TableCall(call.operation, call.wcu, call.rcu, call.item_bytes, request.get("TableName", ""))
-
-
-@contextmanager
-def recorded_stack() -> Iterator[tuple[Stack, Recorder]]:
-    recorder = Recorder()
-    with in_process_stack() as stack:
-        real_client = boto3.client
-
-        def read_back(table: str, key: Any) -> Any:
-            return stack.clients.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-
-        def client(service: str, *args: Any, **kwargs: Any) -> Any:
-            made = real_client(service, *args, **kwargs)
-            return TableRecordingClient(made, recorder, read_back) if service == "dynamodb" else made
-
-        boto3.client = client  # type: ignore[assignment]
-        runtime.reset()
-        try:
-            yield stack, recorder
-        finally:
-            boto3.client = real_client  # type: ignore[assignment]
 
 
 def snapshot_every(events: int) -> None:
@@ -206,7 +181,7 @@ def run() -> Results:
     checks: list[Check] = []
     commit_bytes: dict[str, int] = {}
     snapshot_bytes: dict[str, int] = {}
-    with recorded_stack() as (stack, recorder):
+    with recorded_stack(TableRecordingClient) as (stack, recorder):
         for stream in (cart_stream(stack), product_stream(stack)):
             steps = BUILT - len(commit_sizes(stack, stream))
             for n in range(steps):
