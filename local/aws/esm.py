@@ -3,10 +3,16 @@
 Honours the mapping's ``StartingPosition``, ``FilterCriteria``, ``BatchSize``,
 ``MaximumBatchingWindowInSeconds``, ``FunctionResponseTypes: [ReportBatchItemFailures]`` (resume
 from the lowest failed sequence number), ``BisectBatchOnFunctionError`` (halve a failing batch
-without spending a retry), ``MaximumRetryAttempts`` and ``MaximumRecordAgeInSeconds`` (then send
-the batch's metadata to the ``OnFailure`` destination and move on), and ``ParallelizationFactor``
-(that many concurrent batches, each partition key always in the same one, so per-item order
-holds). moto keeps one shard per table.
+without spending a retry), ``MaximumRetryAttempts`` and ``MaximumRecordAgeInSeconds`` (-1: no
+limit; otherwise then send the batch's metadata to the ``OnFailure`` destination and move on), and
+``ParallelizationFactor`` (that many concurrent batches, each partition key always in the same one,
+so per-item order holds). moto keeps one shard per table.
+
+A throttled invocation (``Throttled``: the function's reserved concurrency refused it) is what AWS
+documents for "before invocation" errors: the batch is retried, with a capped backoff, from the same
+position, without spending a retry attempt and without bisecting, until the function may run or the
+records pass ``MaximumRecordAgeInSeconds`` (then ``RecordAgeExceeded``). An SQS mapping leaves a
+throttled batch in the queue.
 """
 
 from __future__ import annotations
@@ -32,6 +38,23 @@ class FunctionError(Exception):
     """The function raised (Lambda reports ``functionError: Unhandled``)."""
 
 
+class Throttled(Exception):
+    """Lambda refused the invocation (``TooManyRequestsException``, 429): the event reached no function.
+
+    Not a ``FunctionError``: an event source mapping retries it without spending a retry attempt or
+    bisecting, and an HTTP API does not run the function at all.
+    """
+
+    #: ``TooManyRequestsException.Reason`` for a function at its reserved concurrency.
+    REASON = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    def __init__(self, function: str, limit: int, retry_after: int = 1) -> None:
+        super().__init__(f"{function} is at its reserved concurrency ({limit})")
+        self.function = function
+        self.limit = limit
+        self.retry_after = retry_after
+
+
 Invoke = Callable[[str, dict[str, Any]], Any]
 SendFailure = Callable[[str, dict[str, Any]], None]
 Log = Callable[[str], None]
@@ -44,6 +67,8 @@ class DeliveryStats:
     failed_invocations: int = 0
     partial_failures: int = 0
     discarded: int = 0
+    #: Invocations refused (``Throttled``): not batches, the function never saw them.
+    throttled: int = 0
 
 
 class StreamHistoryChanged(RuntimeError):
@@ -162,10 +187,25 @@ class _Lane:
     pending_since: float | None = None
     limit: int = 0
     attempts: int = 0
+    #: Throttled tries of the batch at the head, since the function last ran (never a retry attempt).
+    throttles: int = 0
     not_before: float = 0.0
 
 
+def backoff(base: float, tries: int, cap: float) -> float:
+    """``base`` doubled per try after the first, at most ``cap`` (also after thousands of tries)."""
+    return min(base * 2 ** min(max(tries - 1, 0), 32), cap)
+
+
 class EventSourceMapping:
+    #: Longest wait between two tries of a failing batch (function error).
+    RETRY_BACKOFF_CAP = 2.0
+    #: Longest wait between two tries of a throttled batch; ``resume`` retries at once.
+    THROTTLE_BACKOFF_CAP = 1.0
+    #: Shortest wait after a throttle, even with no retry delay: a refused invocation is cheap, and
+    #: a lane retried at once would spin.
+    THROTTLE_BACKOFF_FLOOR = 0.01
+
     def __init__(
         self,
         subscription: StreamSubscription,
@@ -295,23 +335,34 @@ class EventSourceMapping:
             return False
         full = len(lane.pending) >= self.batch_size
         waited = lane.pending_since is not None and now - lane.pending_since >= self.window
-        return full or waited or bool(lane.attempts) or lane.limit < self.batch_size
+        retrying = bool(lane.attempts or lane.throttles)
+        return full or waited or retrying or lane.limit < self.batch_size
+
+    def resume(self) -> None:
+        """Retry throttled lanes now, not after their backoff: the function's limit changed."""
+        with self._lanes_lock:
+            for lane in self._lanes:
+                if lane.throttles:
+                    lane.not_before = 0.0
+        self.wakeup.set()
 
     def _deliver(self, lane: _Lane) -> bool:
         with self._lanes_lock:
             batch = [lane.pending[i] for i in range(min(lane.limit, len(lane.pending)))]
-        with self._stats_lock:
-            self.stats.batches += 1
-            self.stats.records += len(batch)
         started = time.perf_counter()
         try:
             result = self._invoke(self.function, {"Records": batch})
+        except Throttled as error:
+            self._throttled(lane, batch, error)
+            return True
         except FunctionError as error:
+            self._ran(lane, batch)
             self._report_age(batch)
             with self._stats_lock:
                 self.stats.failed_invocations += 1
             self._failed(lane, batch, 0, f"function error: {error}", function_error=True)
             return True
+        self._ran(lane, batch)
         self._report_age(batch)
         failed_at = self._first_failure(batch, result)
         if failed_at is None:
@@ -326,6 +377,30 @@ class EventSourceMapping:
                 lane, batch, failed_at, f"{len(batch) - failed_at} of {len(batch)} records reported failed"
             )
         return True
+
+    def _ran(self, lane: _Lane, batch: list[dict[str, Any]]) -> None:
+        """The function was invoked with ``batch`` (whatever it answered)."""
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.records += len(batch)
+        if lane.throttles:
+            self._log(f"{self.name} invoked again after {lane.throttles} throttled tries")
+            lane.throttles = 0
+
+    def _throttled(self, lane: _Lane, batch: list[dict[str, Any]], error: Throttled) -> None:
+        """The batch reached no function: same position, no retry attempt spent, no bisecting; only
+        ``MaximumRecordAgeInSeconds`` gives the records up (AWS: "Before invocation ... it retries
+        until the records expire or exceed the maximum age")."""
+        with self._stats_lock:
+            self.stats.throttled += 1
+        lane.throttles += 1
+        if self.max_age >= 0 and self._age(batch[0]) > self.max_age:
+            self._give_up(lane, batch, "RecordAgeExceeded", f"throttled: {error}", function_error=False)
+            return
+        base = max(self._retry_delay, self.THROTTLE_BACKOFF_FLOOR)
+        lane.not_before = self._clock() + backoff(base, lane.throttles, self.THROTTLE_BACKOFF_CAP)
+        if lane.throttles == 1:
+            self._log(f"{self.name} throttled ({error}); retrying from the same record")
 
     def _report_age(self, batch: list[dict[str, Any]]) -> None:
         """The age of the batch's last record, as Lambda publishes ``IteratorAge`` per invocation."""
@@ -382,24 +457,45 @@ class EventSourceMapping:
             condition = "RecordAgeExceeded"
         if condition is None:
             lane.limit = len(retried) if function_error else self.batch_size
-            lane.not_before = self._clock() + min(self._retry_delay * 2 ** (lane.attempts - 1), 2.0)
+            delay = backoff(self._retry_delay, lane.attempts, self.RETRY_BACKOFF_CAP)
+            lane.not_before = self._clock() + delay
             self._log(f"{self.name} {reason}; retry {lane.attempts}")
             return
-        self._log(f"{self.name} {reason}; {condition}, {len(retried)} records to the on-failure queue")
+        self._give_up(lane, retried, condition, reason, function_error=function_error)
+
+    def _give_up(
+        self, lane: _Lane, records: list[dict[str, Any]], condition: str, reason: str, *, function_error: bool
+    ) -> None:
+        """Lambda's discard: the batch's metadata to the on-failure destination, the shard moves on."""
+        self._log(f"{self.name} {reason}; {condition}, {len(records)} records to the on-failure queue")
         if self.on_failure:
-            message = self._failure_message(retried, condition, lane.attempts, function_error=function_error)
+            throttled = bool(lane.throttles)
+            message = self._failure_message(
+                records, condition, lane.attempts, function_error=function_error, throttled=throttled
+            )
             self._send_failure(self.on_failure, message)
         with self._stats_lock:
-            self.stats.discarded += len(retried)
-        self._checkpoint(lane, len(retried))
+            self.stats.discarded += len(records)
+        lane.throttles = 0
+        self._checkpoint(lane, len(records))
 
     def _age(self, record: Mapping[str, Any]) -> float:
         created = record["dynamodb"].get("ApproximateCreationDateTime")
         return self._clock() - float(created) if created is not None else 0.0
 
     def _failure_message(
-        self, records: list[dict[str, Any]], condition: str, attempts: int, *, function_error: bool
+        self,
+        records: list[dict[str, Any]],
+        condition: str,
+        attempts: int,
+        *,
+        function_error: bool,
+        throttled: bool = False,
     ) -> dict[str, Any]:
+        """Lambda's invocation record. Given up while throttled (no function response exists; AWS
+        does not document this case): ``approximateInvokeCount`` the invocations that did run, and
+        ``responseContext`` the throttle's 429 alone."""
+
         def arrival(record: Mapping[str, Any]) -> str:
             created = float(record["dynamodb"].get("ApproximateCreationDateTime", self._clock()))
             return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -412,11 +508,15 @@ class EventSourceMapping:
                 "approximateInvokeCount": attempts,
             },
             # A partial batch failure is no function error: Lambda names one only when the function raised.
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                **({"functionError": "Unhandled"} if function_error else {}),
-            },
+            "responseContext": (
+                {"statusCode": 429}
+                if throttled
+                else {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    **({"functionError": "Unhandled"} if function_error else {}),
+                }
+            ),
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
@@ -438,6 +538,8 @@ class QueueStats:
     messages: int = 0
     failed_invocations: int = 0
     returned: int = 0  # messages left in the queue for another delivery
+    #: Invocations refused (``Throttled``): the messages stay in the queue, unseen by the function.
+    throttled: int = 0
 
 
 def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -517,18 +619,22 @@ class QueueEventSourceMapping:
             ).get("Messages", [])
             if not messages:
                 return False
-            self.stats.batches += 1
-            self.stats.messages += len(messages)
             try:
                 result = self._invoke(
                     self.function,
                     {"Records": [sqs_record(m, self.queue_arn, self._region) for m in messages]},
                 )
+            except Throttled as error:
+                self.stats.throttled += 1
+                self._log(f"{self.name} throttled ({error}); {len(messages)} messages stay in the queue")
+                return True
             except FunctionError as error:
+                self._ran(messages)
                 self.stats.failed_invocations += 1
                 self.stats.returned += len(messages)
                 self._log(f"{self.name} function error: {error}; {len(messages)} messages stay in the queue")
                 return True
+            self._ran(messages)
             failed = self._failed(messages, result)
             for message in messages:
                 if message["MessageId"] not in failed:
@@ -538,6 +644,10 @@ class QueueEventSourceMapping:
             self.stats.returned += len(failed)
             self._log(f"{self.name} {len(messages) - len(failed)} of {len(messages)} messages handled")
             return True
+
+    def _ran(self, messages: list[dict[str, Any]]) -> None:
+        self.stats.batches += 1
+        self.stats.messages += len(messages)
 
     def _failed(self, messages: list[dict[str, Any]], result: Any) -> set[str]:
         if not self.report_item_failures or not isinstance(result, Mapping):

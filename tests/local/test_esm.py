@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from local.aws.esm import EventSourceMapping, FunctionError
+from local.aws.esm import EventSourceMapping, FunctionError, Throttled
 from local.aws.template import StreamSubscription
 from shop.operations.parking import OnFailureRecord
 from tests.unit.test_parking import AWS_EXAMPLE
@@ -262,3 +262,144 @@ def test_a_partial_batch_failure_given_up_names_no_function_error() -> None:
 
     [message] = harness.failures
     assert "functionError" not in message["responseContext"]
+
+
+# ---------------------------------------------------------------------- throttles
+# "If a Lambda event source mapping is unable to invoke the function due to throttling or other
+# issues, it retries until the records expire or exceed the maximum age configured on the event
+# source mapping (MaximumRecordAgeInSeconds)." "Retry attempts [...] doesn't apply to service
+# errors or throttles where the batch didn't reach the function." Bisecting is for function errors.
+# (docs/local-stack.md, "Reserved concurrency and throttles", has the sources.)
+
+
+def throttled_for(times: int, then: Any = ok) -> Any:
+    left = {"n": times}
+
+    def behaviour(records: list[dict[str, Any]], ids: list[str]) -> Any:
+        if left["n"] > 0:
+            left["n"] -= 1
+            raise Throttled("Fn", 0)
+        return then(records, ids)
+
+    return behaviour
+
+
+def step(harness: Harness, *, seconds: float = 10.0) -> bool:
+    """One delivery round on the fake clock: read, deliver what is due, then let time pass."""
+    harness.esm.poll()
+    delivered = harness.esm.deliver()
+    harness.clock.now += seconds
+    return delivered
+
+
+def test_a_throttle_keeps_the_position_spends_no_retry_and_never_bisects() -> None:
+    harness = Harness(throttled_for(5), MaximumRetryAttempts=0, BisectBatchOnFunctionError=True)
+    harness.reader.add("a", "b", "c")
+    for _ in range(6):
+        step(harness)
+
+    assert harness.calls == [["a", "b", "c"]] * 6  # the whole batch every time, in order
+    assert harness.failures == []
+    assert harness.esm.idle
+    stats = harness.esm.stats
+    assert (stats.throttled, stats.failed_invocations, stats.batches, stats.records) == (5, 0, 1, 3)
+
+
+def test_a_throttled_lane_waits_with_a_capped_backoff() -> None:
+    harness = Harness(lambda records, ids: (_ for _ in ()).throw(Throttled("Fn", 0)))
+    harness.esm._retry_delay = 0.5
+    harness.reader.add("a")
+    harness.esm.poll()
+    assert harness.esm.deliver()
+    assert not harness.esm.deliver()  # backing off: nothing due at the same instant
+    [lane] = harness.esm._lanes
+    waits = []
+    for _ in range(50):
+        harness.clock.now = lane.not_before
+        assert harness.esm.deliver()
+        waits.append(lane.not_before - harness.clock.now)
+    assert waits[:2] == [1.0, 1.0]  # 0.5 doubled, then capped
+    assert set(waits[2:]) == {EventSourceMapping.THROTTLE_BACKOFF_CAP}
+    assert len(harness.calls) == 51
+    assert harness.failures == []
+    assert not harness.esm.idle
+
+
+def test_records_still_age_out_while_throttled() -> None:
+    harness = Harness(
+        lambda records, ids: (_ for _ in ()).throw(Throttled("Fn", 0)),
+        MaximumRetryAttempts=-1,
+        MaximumRecordAgeInSeconds=60,
+    )
+    harness.reader.add("a", "b", created=1000.0)
+    step(harness, seconds=30)
+    step(harness, seconds=31)
+    assert harness.failures == []
+    step(harness)  # 61 s old: given up
+
+    [message] = harness.failures
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["requestContext"]["approximateInvokeCount"] == 0  # the function never ran
+    assert message["responseContext"]["statusCode"] == 429
+    assert "functionError" not in message["responseContext"]
+    assert message["DDBStreamBatchInfo"]["batchSize"] == 2
+    parsed = OnFailureRecord.model_validate_json(json.dumps(message))
+    assert parsed.condition == "RecordAgeExceeded"
+    assert harness.esm.idle  # the shard moved on
+    assert harness.esm.stats.discarded == 2
+
+
+def test_only_function_errors_count_against_the_retry_quota() -> None:
+    def down(records: list[dict[str, Any]], ids: list[str]) -> Any:
+        raise FunctionError("down")
+
+    harness = Harness(throttled_for(4, then=down), MaximumRetryAttempts=1, BisectBatchOnFunctionError=False)
+    harness.reader.add("a")
+    for _ in range(8):
+        step(harness)
+
+    assert len(harness.calls) == 6  # 4 throttles, the first invocation, one retry
+    [message] = harness.failures
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 2
+    assert message["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_resume_retries_a_throttled_lane_at_once() -> None:
+    """When the function's limit is removed, the mapping does not wait out its backoff."""
+    harness = Harness(throttled_for(1))
+    harness.esm._retry_delay = 1.0
+    harness.reader.add("a")
+    harness.esm.poll()
+    assert harness.esm.deliver()
+    assert not harness.esm.deliver()
+    harness.esm.resume()
+    assert harness.esm.wakeup.is_set()
+    assert harness.esm.deliver()
+    assert harness.calls == [["a"], ["a"]]
+    assert harness.esm.idle
+
+
+def test_infinite_retries_and_record_age_never_give_up_and_the_backoff_stays_capped() -> None:
+    """``MaximumRetryAttempts: -1`` and ``MaximumRecordAgeInSeconds: -1``: retried until the error is
+    fixed (in AWS, until the record leaves the stream after 24 h), however many attempts that takes."""
+    failing = {"n": 3000}
+
+    def flaky(records: list[dict[str, Any]], ids: list[str]) -> Any:
+        if failing["n"] > 0:
+            failing["n"] -= 1
+            raise FunctionError("down")
+        return ok(records, ids)
+
+    harness = Harness(flaky, MaximumRetryAttempts=-1, MaximumRecordAgeInSeconds=-1)
+    harness.esm._retry_delay = 0.05
+    harness.reader.add("a", created=1000.0)
+    for _ in range(3000):
+        step(harness, seconds=5)
+        [lane] = harness.esm._lanes
+        assert lane.not_before - harness.clock.now <= 2.0
+    step(harness)
+
+    assert harness.failures == []
+    assert len(harness.calls) == 3001
+    assert harness.esm.idle

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws.esm import FunctionError, QueueEventSourceMapping
+from local.aws.esm import FunctionError, QueueEventSourceMapping, Throttled
 from local.aws.template import QueueSubscription, Template
 from local.stack.inprocess import emulated_aws
 
@@ -113,6 +113,29 @@ def test_a_function_error_leaves_the_whole_batch_in_the_queue(queue: Any) -> Non
     assert esm.deliver()
     assert left(queue) == 2
     assert esm.stats.failed_invocations == 1
+
+
+def test_a_throttle_leaves_every_message_in_the_queue_and_they_come_back(queue: Any) -> None:
+    """Throttled (reserved concurrency): the batch reached no function; the messages stay, are
+    received again once visible, and are handled when the function may run."""
+    answers: list[Any] = [Throttled("Fn", 0), {"batchItemFailures": []}]
+
+    def throttled_once(records: list[dict[str, Any]]) -> dict[str, Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    function = Function(throttled_once)
+    esm = mapping(queue, function, BatchSize=10)
+    send(queue, "one", "two")
+
+    esm.deliver()
+    assert left(queue) == 2
+    assert (esm.stats.throttled, esm.stats.failed_invocations, esm.stats.batches) == (1, 0, 0)
+    assert esm.deliver()
+    assert left(queue) == 0
+    assert [sorted(r["body"] for r in event["Records"]) for event in function.events] == [["one", "two"]] * 2
 
 
 def test_an_unknown_item_identifier_leaves_the_whole_batch(queue: Any) -> None:
