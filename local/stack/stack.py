@@ -30,11 +30,12 @@ from local.aws.apigw import (
 )
 from local.aws.authorizers import Granted, JwtAuthorizer, KeySource
 from local.aws.cognito import UserDirectory, create_user_pools, endpoint_keys, in_process_keys
-from local.aws.esm import EventSourceMapping, FunctionError, QueueEventSourceMapping, StreamReader
+from local.aws.esm import EventSourceMapping, FunctionError, QueueEventSourceMapping, StreamReader, Throttled
 from local.aws.functions import function_environment
 from local.aws.template import Template, random_password_options, table_definition
 from local.demo.users import DEMO_PASSWORD, groups_of
 from local.stack import docs
+from local.stack.concurrency import ReservedConcurrency, ThrottlingInvoker, throttled_response
 from local.stack.delivery import Delivery, Source
 from local.stack.invokers import Invoker
 
@@ -176,6 +177,10 @@ class Stack:
         self._queue_urls: dict[str, str] = {}
         self.delivery = Delivery([], self.log_line)
         self.invoker: Invoker | None = None
+        #: Each function's reserved concurrency (the Lambda endpoint's Put/Get/DeleteFunctionConcurrency):
+        #: every invocation the stack makes goes through it (``start_mappings``).
+        self.concurrency = ReservedConcurrency()
+        self.concurrency.subscribe(self._limit_changed)
         self._routes = {api: HttpApiRoutes(template.routes_of(api)) for api in template.http_apis}
         self._authorizers: dict[tuple[str, str], JwtAuthorizer] = {}
         self._directory: UserDirectory | None = None
@@ -278,8 +283,11 @@ class Stack:
 
     # ------------------------------------------------------------------ functions
     def start_mappings(self, invoker: Invoker) -> None:
-        """One event source mapping per subscription; subscriptions of a stream share its reader."""
-        self.invoker = invoker
+        """One event source mapping per subscription; subscriptions of a stream share its reader.
+
+        Every invocation (routes, mappings, the Lambda endpoint) runs through ``self.invoker``: the
+        given one behind the functions' reserved concurrency."""
+        invoker = self.invoker = ThrottlingInvoker(invoker, self.concurrency)
         sources: dict[tuple[str, str], Source] = {}
         consumers: dict[tuple[str, str], tuple[str, ...]] = {}
         for subscription in self.template.subscriptions:
@@ -324,6 +332,15 @@ class Stack:
     @property
     def mappings(self) -> list[EventSourceMapping]:
         return self.delivery.mappings
+
+    def _limit_changed(self, function: str) -> None:
+        """A function's reserved concurrency changed: its mappings try again now, not after their backoff."""
+        for mapping in self.delivery.mappings:
+            if mapping.function == function:
+                mapping.resume()
+        for queue in self.delivery.queues:
+            if queue.function == function:
+                queue.wakeup.set()
 
     @property
     def queue_mappings(self) -> list[QueueEventSourceMapping]:
@@ -379,6 +396,8 @@ class Stack:
         event = build_event(request, match, api_id=api.lower(), authorizer=granted)
         try:
             result = self.invoker.invoke(function, event)
+        except Throttled as error:  # the function never ran (AWS: 500; locally 503, concurrency.py)
+            return throttled_response(error), f"{function} (throttled)"
         except FunctionError as error:
             self.log_line(f"{function} failed: {error}")
             return INTERNAL_ERROR, function
