@@ -44,6 +44,11 @@ class StackProcess:
     def endpoint(self) -> str:
         return self.urls["AWS endpoint"]
 
+    @property
+    def lambda_endpoint(self) -> str:
+        """The Lambda API (``local.stack.lambda_api``): Invoke, Put/Get/DeleteFunctionConcurrency."""
+        return self.urls["Lambda endpoint"]
+
     def descendants(self) -> set[int]:
         found, frontier = set(), [self.process.pid]
         while frontier:
@@ -81,6 +86,7 @@ def start(template: Path | None = None, *, own_group: bool = False, **environmen
         "QUERY_PORT": "0",
         "COMMAND_PORT": "0",
         "MOTO_PORT": "0",
+        "LAMBDA_PORT": "0",
         "SEED": "0",
         "POLL_INTERVAL": "0.05",
         "LOCAL_RETRY_DELAY": "0.01",

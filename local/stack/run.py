@@ -1,7 +1,8 @@
 """``make run``: the whole system on one machine, from ``template.yaml``.
 
-Environment: QUERY_PORT (3000), COMMAND_PORT (3001), <API>_PORT for any other HTTP API, HOST
-(127.0.0.1), MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in, and
+Environment: QUERY_PORT (3000), COMMAND_PORT (3001), <API>_PORT for any other HTTP API, LAMBDA_PORT
+(3002: the Lambda API for the template's functions, local.stack.lambda_api), HOST (127.0.0.1),
+MOTO_PORT (4566), MOTO_HOST (127.0.0.1; 0.0.0.0 lets `sam local` containers in, and
 writes their --env-vars file, .local/sam-env.json, for the endpoint),
 SEED (1: seed the demo catalog into empty event stores), STATE_DIR (.local: the event stores on
 disk, restored at start; ``make reset`` clears it), POLL_INTERVAL (0.1 s), LOG_LEVEL (WARNING: the
@@ -34,6 +35,7 @@ from local.demo import envfile
 from local.demo.fixtures import create_sample_aggregates
 from local.demo.seed import seed
 from local.demo.users import DEMO_PASSWORD, DEMO_USERS
+from local.stack.lambda_api import LambdaApi
 from local.stack.pool import WorkerPoolInvoker
 from local.stack.server import ApiServer
 from local.stack.stack import Clients, Stack
@@ -62,6 +64,7 @@ class Settings:
     host: str = "127.0.0.1"
     moto_host: str = "127.0.0.1"
     moto_port: int = 4566
+    lambda_port: int = 3002
     poll_interval: float = 0.1
     retry_delay: float = 0.05
     concurrency: int = 4
@@ -80,6 +83,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             moto_host=env.get("MOTO_HOST", "127.0.0.1"),
             moto_port=int(env.get("MOTO_PORT", "4566")),
+            lambda_port=int(env.get("LAMBDA_PORT", "3002")),
             poll_interval=float(env.get("POLL_INTERVAL", "0.1")),
             retry_delay=float(env.get("LOCAL_RETRY_DELAY", "0.05")),
             concurrency=int(env.get("LOCAL_CONCURRENCY", "4")),
@@ -102,6 +106,8 @@ class Runner:
         self.endpoint_url = ""
         self.container_endpoint: str | None = None  # the endpoint as sam local containers see it
         self.servers: dict[str, ApiServer] = {}
+        self.lambda_api: LambdaApi | None = None
+        self.lambda_server: ApiServer | None = None
         self.threads: list[threading.Thread] = []
         self.invoker: WorkerPoolInvoker | None = None
         self.stack: Stack | None = None
@@ -136,6 +142,20 @@ class Runner:
             )  # type: ignore[union-attr]
             self.servers[api] = server
             self._thread(server.serve_forever, name=f"http-{api}")
+        self._start_lambda_endpoint()
+
+    def _start_lambda_endpoint(self) -> None:
+        """The Lambda API (Invoke, Put/Get/DeleteFunctionConcurrency) on LAMBDA_PORT."""
+        stack = self.stack
+        assert stack is not None
+        assert stack.invoker is not None
+        self.lambda_api = LambdaApi(
+            self.template.functions, stack.invoker, stack.concurrency, region=stack.region, log=log
+        )
+        self.lambda_server = ApiServer(
+            "Lambda", (self.settings.host, self.settings.lambda_port), self.lambda_api.handle, log
+        )
+        self._thread(self.lambda_server.serve_forever, name="http-Lambda")
 
     def _restore_state(self) -> None:
         """The event stores from STATE_DIR, then every read table rebuilt from them (``shopctl
@@ -268,14 +288,24 @@ class Runner:
         return len(seed(send))
 
     def url(self, api: str) -> str:
-        server = self.servers[api]
+        return self._url(self.servers[api])
+
+    def _url(self, server: ApiServer) -> str:
         host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
         return f"http://{host}:{server.port}"
+
+    @property
+    def lambda_url(self) -> str:
+        assert self.lambda_server is not None
+        return self._url(self.lambda_server)
 
     # ----------------------------------------------------------------- stop
     def stop(self) -> None:
         self.stopping.set()
-        for server in self.servers.values():
+        if self.lambda_api is not None:
+            self.lambda_api.close()
+        servers = [*self.servers.values(), *([self.lambda_server] if self.lambda_server else [])]
+        for server in servers:
             server.shutdown()
             server.server_close()
         if self.invoker is not None:
@@ -342,6 +372,8 @@ def print_ready(local: Runner, seeded: int, sam_env: Path | None = None) -> None
     for api in local.servers:
         label = f"{api.removesuffix('Api')} API:"
         lines.append(f"  {label:<14} {local.url(api)}")
+    if local.lambda_server is not None:
+        lines.append(f"  {'Lambda endpoint:':<14} {local.lambda_url}")
     lines.append(f"  {'AWS endpoint:':<14} {local.endpoint_url}  (moto: {', '.join(local.template.tables)})")
     if local.container_endpoint:
         where = f"  (sam local: --env-vars {sam_env.relative_to(ROOT)})" if sam_env else ""
