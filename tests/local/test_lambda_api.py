@@ -19,6 +19,7 @@ from local.aws.apigw import HttpRequest, HttpResponse
 from local.aws.esm import FunctionError
 from local.aws.template import Template
 from local.stack.concurrency import ReservedConcurrency, ThrottlingInvoker
+from local.stack.control import LocalControl
 from local.stack.lambda_api import LambdaApi
 from local.stack.run import Runner, Settings, print_ready
 from local.stack.server import ApiServer
@@ -257,3 +258,28 @@ def test_lambda_port_chooses_the_port_and_the_ready_message_names_the_endpoint(
         local.lambda_server.server_close()
     lines = capsys.readouterr().out.splitlines()
     assert f"  Lambda endpoint: http://127.0.0.1:{local.lambda_server.port}" in lines
+
+
+def test_local_control_throttles_through_the_api_and_puts_the_limit_back_when_the_body_fails(
+    endpoint: Endpoint,
+) -> None:
+    control = LocalControl(lambda_endpoint=endpoint.url)
+    seen: list[int | None] = []
+
+    def failing_test() -> None:
+        with control.throttled("Fn", "Broken"):
+            seen.extend([control.reserved("Fn"), control.reserved("Broken")])
+            raise RuntimeError("the test failed")
+
+    with pytest.raises(RuntimeError, match="the test failed"):
+        failing_test()
+    assert seen == [0, 0]
+    assert endpoint.concurrency.limits() == {}
+
+    control.throttle("Fn", 2)
+    assert endpoint.concurrency.get("Fn") == 2
+    assert control.invoke("Fn", {"a": 1}) == {"echo": {"a": 1}}
+    with pytest.raises(RuntimeError, match="Broken failed"):
+        control.invoke("Broken")
+    control.restore()
+    assert endpoint.concurrency.limits() == {}
