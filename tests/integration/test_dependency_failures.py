@@ -18,7 +18,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
-from shop import ddb
+from shop import ddb, telemetry
 from shop.errors import DependencyUnavailable
 
 Fault = Callable[[Any], AWSResponse]
@@ -137,3 +137,21 @@ def test_the_error_keeps_what_failed_for_the_logs(stack: Any) -> None:
         )
     assert raised.value.dependency == f"DynamoDB {table}"
     assert raised.value.reason == "ThrottlingException"
+
+
+def test_the_503_is_counted_as_a_failed_command_and_an_unavailable_dependency(
+    stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order_id = placed_order(stack)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    telemetry.reset()
+    capsys.readouterr()
+    with failing(os.environ["ORDER_EVENTS_TABLE"], FAULTS["ThrottlingException"]):
+        assert stack.command("POST", f"/orders/{order_id}/cancel").status == 503
+    telemetry.reset()
+
+    [document] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
+        "CommandFailed",
+        "DependencyUnavailable",
+    }
