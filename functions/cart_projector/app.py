@@ -4,4 +4,6 @@ from shop.cart.events import cart_events
 from shop.cart.wiring import carts_projector, carts_projector_parking
 from shop.streams import projector_handler
 
-handler = projector_handler(carts_projector, carts_projector_parking, source=cart_events)
+handler = projector_handler(
+    carts_projector, carts_projector_parking, source=cart_events, name="CartProjector"
+)

@@ -4,4 +4,6 @@ from shop.orders.events import order_events
 from shop.orders.wiring import orders_projector, orders_projector_parking
 from shop.streams import projector_handler
 
-handler = projector_handler(orders_projector, orders_projector_parking, source=order_events)
+handler = projector_handler(
+    orders_projector, orders_projector_parking, source=order_events, name="OrderProjector"
+)

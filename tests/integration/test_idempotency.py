@@ -15,7 +15,7 @@ import pytest
 
 from local.aws import calls
 from local.aws.apigw import HttpResponse
-from shop.http import idempotency
+from shop.http import idempotency, problems
 from tests.integration.test_catalog_bad_input import assert_problem
 
 STORES = ("CatalogEventStore", "CartEventStore", "OrderEventStore")
@@ -320,8 +320,8 @@ def test_when_the_idempotency_table_fails_before_the_command_runs_it_is_a_503_an
 
     answer = stack.command("POST", f"/products/{shop['cup']}/stock", {"quantity": 5}, keyed())
 
-    assert_problem(answer, 503, "idempotency-unavailable")
-    assert answer.headers["Retry-After"] == str(idempotency.RETRY_AFTER_SECONDS)
+    assert_problem(answer, 503, "dependency-unavailable")  # as for any table that does not answer
+    assert answer.headers["Retry-After"] == str(problems.DEPENDENCY_UNAVAILABLE_RETRY_AFTER_SECONDS)
     assert commits(stack) == before
 
 

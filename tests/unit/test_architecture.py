@@ -91,9 +91,9 @@ def lint_a_copy(tmp_path: Path, edit: Callable[[Path], None] | None) -> subproce
 
 
 def test_the_copy_of_the_layer_keeps_every_contract(tmp_path: Path) -> None:
-    """The harness of the next test: unchanged, the copy is linted and keeps all five contracts."""
+    """The harness of the next tests: unchanged, the copy is linted and keeps all six contracts."""
     result = lint_a_copy(tmp_path, None)
-    assert "Contracts: 5 kept, 0 broken." in result.stdout, result.stdout + result.stderr
+    assert "Contracts: 6 kept, 0 broken." in result.stdout, result.stdout + result.stderr
     assert result.returncode == 0
 
 
@@ -109,7 +109,33 @@ def test_a_service_module_reaching_dynamodb_other_than_through_its_wiring_breaks
     allowed, a query module taking a boto3 client from ``shop.runtime`` (then the home of the
     client) kept all five contracts."""
     result = lint_a_copy(tmp_path, edit)
-    assert "Contracts: 4 kept, 1 broken." in result.stdout, result.stdout + result.stderr
+    assert "Contracts: 5 kept, 1 broken." in result.stdout, result.stdout + result.stderr
     broken = result.stdout[result.stdout.index("Broken contracts") :]
     assert broken.split("\n")[3] == DYNAMODB_CONTRACT, broken
+    assert result.returncode == 1
+
+
+TELEMETRY_CONTRACT = (
+    "Application code and adapters count and trace through shop.telemetry, never Powertools itself"
+)
+
+
+def count_with_powertools(layer: Path) -> None:
+    """The retry loop counts its retries with Powertools Metrics itself, not through shop.telemetry."""
+    add_line(layer / "application" / "retry.py", "from aws_lambda_powertools import Metrics")
+
+
+def trace_the_store(layer: Path) -> None:
+    """The event store adapter imports the X-Ray SDK (cold start pays for it with tracing off)."""
+    add_line(layer / "eventstore" / "dynamodb.py", "import aws_xray_sdk")
+
+
+@pytest.mark.parametrize("edit", [count_with_powertools, trace_the_store], ids=lambda edit: edit.__name__)
+def test_application_code_reaching_powertools_itself_breaks_a_contract(
+    tmp_path: Path, edit: Callable[[Path], None]
+) -> None:
+    result = lint_a_copy(tmp_path, edit)
+    assert "Contracts: 5 kept, 1 broken." in result.stdout, result.stdout + result.stderr
+    broken = result.stdout[result.stdout.index("Broken contracts") :]
+    assert " ".join(broken.split("\n")[3:5]).strip().startswith(TELEMETRY_CONTRACT[:60]), broken
     assert result.returncode == 1

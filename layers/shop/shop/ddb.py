@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
+from shop.dependencies import Translating, client_config
 from shop.runtime import cached
 
 if TYPE_CHECKING:
@@ -22,12 +23,12 @@ if TYPE_CHECKING:
 @cached
 def client() -> DynamoDBClient:
     """The DynamoDB client of this execution environment, built on first use (``runtime.reset()``
-    forgets it). The adapters take it themselves (``for_table``), so the wiring names tables only."""
+    forgets it). The adapters take it themselves (``for_table``), so the wiring names tables only.
+    Its calls keep to ``shop.dependencies``' budget and raise ``DependencyUnavailable`` when DynamoDB
+    does not answer."""
     import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every module
-    from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.client("dynamodb", config=config)
+    return cast("DynamoDBClient", Translating(boto3.client("dynamodb", config=client_config()), "DynamoDB"))
 
 
 @cached
@@ -35,10 +36,9 @@ def streams_client() -> DynamoDBStreamsClient:
     """The DynamoDB Streams client of this execution environment (the parker reads records back
     with it: ``shop.operations.parking_dynamodb``), built on first use."""
     import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.client("dynamodbstreams", config=config)
+    client = boto3.client("dynamodbstreams", config=client_config())
+    return cast("DynamoDBStreamsClient", Translating(client, "DynamoDB Streams"))
 
 
 @cache

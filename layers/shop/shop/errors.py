@@ -94,3 +94,18 @@ class UnreadableEvent(Exception):
         super().__init__(f"{type_name} v{schema_version}: {detail}")
         self.type_name = type_name
         self.schema_version = schema_version
+
+
+class DependencyUnavailable(Exception):
+    """A service the code depends on (a table, a secret) did not answer after the SDK's retries: it
+    was unreachable, timed out, throttled the request or failed on its side (a 5xx).
+
+    Not the caller's fault and not a rule of the shop, so not a ``ShopError``: a command or query
+    answers 503 with ``Retry-After`` (nothing is known to have been done; a retry is safe, and an
+    ``Idempotency-Key`` makes it exactly once), a stream record fails and is delivered again. The
+    adapters raise it (``shop.dependencies``); the SDK's error stays its ``__cause__``."""
+
+    def __init__(self, dependency: str, reason: str) -> None:
+        super().__init__(f"{dependency} is unavailable: {reason}")
+        self.dependency = dependency
+        self.reason = reason

@@ -4,10 +4,11 @@ do."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import Field
 
+from shop.dependencies import Translating, client_config
 from shop.runtime import Settings, cached
 
 if TYPE_CHECKING:
@@ -16,11 +17,12 @@ if TYPE_CHECKING:
 
 @cached
 def client() -> SecretsManagerClient:
+    """Its calls keep to ``shop.dependencies``' budget and raise ``DependencyUnavailable`` when
+    Secrets Manager does not answer."""
     import boto3  # noqa: PLC0415 - only the functions that read a secret pay for this client
-    from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return boto3.client("secretsmanager", config=config)
+    client = boto3.client("secretsmanager", config=client_config())
+    return cast("SecretsManagerClient", Translating(client, "Secrets Manager"))
 
 
 def secret_string(secret_id: str) -> str:

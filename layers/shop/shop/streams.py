@@ -15,29 +15,48 @@ parked once per batch; the records of a parked stream are parked behind it inste
 applied. The same handler reads the consumer's ``OnFailure`` queue (an SQS event): there the
 ``Parker`` turns each record Lambda gave up on into parked records. ``StreamConsumer`` is the batch
 code all three share, and what ``redrive`` delivers parked records through again.
+
+A policy tells failures that can never succeed (``deterministic``: an event it cannot read, a
+payload that fails validation, a rule of the shop) from those that may (a dependency that did not
+answer, too little time left, anything unknown). The first park the stream at once, from the failing
+record on, and the record counts as handled: retrying it for the mapping's whole budget (hours for
+policies) would only hold its shard's lane. The others fail the record, which Lambda delivers again.
+
+Logs and metrics: while a record's events are handled, the commit's ``correlation_id`` (the HTTP
+request that caused it), ``stream_id``, ``version`` and ``event_type`` are on every log line, and one
+INFO line per event says it was handled; ``RecordsParked`` counts what is parked, and a projector's
+``ProjectionLag`` is now minus ``occurredAt`` of the newest event it applied in the batch (dimension
+``consumer``: the function's logical name).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from shop.errors import UnreadableEvent
+from shop import telemetry
+from shop.errors import ConcurrencyConflict, ShopError, UnreadableEvent
 from shop.eventstore.codec import decode_commit
-from shop.eventstore.model import RecordedEvent
+from shop.eventstore.model import RecordedEvent, format_timestamp, utc_now
 from shop.eventstore.upcasting import Upcaster
 from shop.operations.parking import (
+    Failure,
     OnFailureRecord,
     Parker,
     ParkingLot,
     StreamFailure,
     StreamRecord,
+    describe,
+    version_of,
 )
 from shop.operations.parking_dynamodb import StreamBatches
 from shop.projection.engine import ProjectionEngine
@@ -58,6 +77,61 @@ class OutOfTime(Exception):
 class EarlierRecordFailed(Exception):
     """An earlier record of the same source stream failed in this batch: this one is not handled,
     so the stream's records stay in order when Lambda delivers them again."""
+
+
+class MalformedRecord(Exception):
+    """A stream record whose commit does not decode (not a commit of the event store's shape)."""
+
+
+#: The condition a stream parked at once (a deterministic failure, no retries) is parked with.
+DETERMINISTIC_FAILURE = "DeterministicFailure"
+
+#: The keys a record's handling puts on every log line, removed once it is handled.
+RECORD_KEYS = ("correlation_id", "stream_id", "version", "event_type")
+
+
+def deterministic(error: BaseException) -> bool:
+    """Whether ``error`` is one the same record meets on every delivery: an event this code cannot
+    read (``UnreadableEvent``: unknown type or newer schema version), a record that is no commit
+    (``MalformedRecord``), a payload that fails validation (pydantic's ``ValidationError``), a rule
+    of the shop (a ``ShopError``, but ``ConcurrencyConflict``, which another try may win). Anything
+    else (``DependencyUnavailable``, ``OutOfTime``, what is not known) may succeed later."""
+    if isinstance(error, ConcurrencyConflict):
+        return False
+    return isinstance(error, UnreadableEvent | MalformedRecord | ValidationError | ShopError)
+
+
+class RecordLog:
+    """A consumer's log lines about the records it handles (a no-op without a ``Logger``: redrive and
+    the parker's retry run outside a Lambda invocation's logging)."""
+
+    def __init__(self, logger: Logger | None = None, consumer: str = "") -> None:
+        self._logger = logger
+        self.consumer = consumer
+
+    @contextmanager
+    def event(self, event: RecordedEvent) -> Iterator[None]:
+        """Every line logged inside carries the event's commit keys; they are removed afterwards."""
+        if self._logger is None:
+            yield
+            return
+        self._logger.append_keys(
+            correlation_id=event.metadata.correlation_id,
+            stream_id=event.stream_id,
+            version=event.version,
+            event_type=event.type,
+        )
+        try:
+            yield
+        finally:
+            self._logger.remove_keys(list(RECORD_KEYS))
+
+    def handled(self, event: RecordedEvent, what: str) -> None:
+        """One INFO line per handled event, with its commit keys."""
+        if self._logger is None:
+            return
+        with self.event(event):
+            self._logger.info(what, consumer=self.consumer)
 
 
 class Policy(Protocol):
@@ -117,7 +191,24 @@ class _ParkedStreams:
             raise self._parked
         if stream_id not in self._parked:
             return False
-        return self._parking.park_behind(stream_id, self._records.get(stream_id, []))
+        records = self._records.get(stream_id, [])
+        parked = self._parking.park_behind(stream_id, records)
+        if parked:
+            telemetry.count(telemetry.Metric.RECORDS_PARKED, len(records))
+        return parked
+
+    def park_now(self, record: StreamRecord, error: BaseException) -> bool:
+        """Park the record's stream from ``record`` on (it and its later records in this batch),
+        with ``error``; False without a parking lot."""
+        if self._parking is None:
+            return False
+        stream_id = stream_id_of(record)
+        first = version_of(record)
+        records = [r for r in self._records.get(stream_id, []) if version_of(r) >= first]
+        failure = Failure(describe(error), format_timestamp(utc_now()), DETERMINISTIC_FAILURE, first)
+        self._parking.park(stream_id, records, failure)
+        telemetry.count(telemetry.Metric.RECORDS_PARKED, len(records))
+        return True
 
 
 class ProjectionBatch:
@@ -127,9 +218,11 @@ class ProjectionBatch:
         records: Iterable[Mapping[str, Any]],
         source: Upcaster,
         parking: ParkingLot | None = None,
+        log: RecordLog | None = None,
     ) -> None:
         records = list(records)
         self._engine = engine
+        self._log = log or RecordLog()
         self._parked = _ParkedStreams(parking, records)
         self._delivered: dict[str, list[RecordedEvent]] = {}
         self._broken: dict[str, Exception] = {}
@@ -140,6 +233,8 @@ class ProjectionBatch:
             except (KeyError, ValueError, TypeError, UnreadableEvent) as error:
                 self._broken.setdefault(stream_id, error)
         self._outcome: dict[str, Exception | None] = {}
+        #: When the newest event this batch applied occurred (``ProjectionLag``).
+        self.newest_applied: datetime | None = None
 
     @staticmethod
     def concerns(engine: ProjectionEngine, record: Mapping[str, Any]) -> bool:
@@ -168,10 +263,18 @@ class ProjectionBatch:
             return error
         if stream_id in self._broken:
             return self._broken[stream_id]
+        delivered = self._delivered.get(stream_id, [])
         try:
-            self._engine.project(stream_id, self._delivered.get(stream_id, []))
+            if delivered:  # what the projection logs carries the newest commit's keys
+                with self._log.event(max(delivered, key=_version_of)):
+                    self._engine.project(stream_id, delivered)
         except Exception as error:  # noqa: BLE001
             return error
+        for event in sorted(delivered, key=_version_of):
+            self._log.handled(event, "event projected")
+        newest = max((event.occurred_at for event in delivered), default=None)
+        if newest is not None and (self.newest_applied is None or newest > self.newest_applied):
+            self.newest_applied = newest
         return None
 
 
@@ -182,9 +285,11 @@ class PolicyBatch:
         source: Upcaster,
         records: Iterable[Mapping[str, Any]] = (),
         parking: ParkingLot | None = None,
+        log: RecordLog | None = None,
     ) -> None:
         self._policy = policy
         self._source = source
+        self._log = log or RecordLog()
         self._parked = _ParkedStreams(parking, records)
         self._failed: dict[str, Exception] = {}
         self._parked_behind: set[str] = set()
@@ -207,12 +312,32 @@ class PolicyBatch:
                 if self._parked.park_behind(stream_id):
                     self._parked_behind.add(stream_id)
                     return
-            for event in commit_events(record.raw_event, self._source):
-                if event.type in self._policy.handles:
-                    self._policy.handle(event)
+            self._handle(record.raw_event)
         except Exception as error:
+            if deterministic(error) and self._park_now(record.raw_event, error):
+                self._parked_behind.add(stream_id)
+                return
             self._failed[stream_id] = error
             raise
+
+    def _handle(self, record: Mapping[str, Any]) -> None:
+        try:
+            events = commit_events(record, self._source)
+        except (KeyError, ValueError, TypeError) as error:
+            raise MalformedRecord(f"{stream_id_of(record)}: {describe(error)}") from error
+        for event in events:
+            if event.type in self._policy.handles:
+                with self._log.event(event):
+                    self._policy.handle(event)
+                self._log.handled(event, "event handled")
+
+    def _park_now(self, record: Mapping[str, Any], error: BaseException) -> bool:
+        """Park the stream at once for a failure no retry can mend; False if that cannot be done
+        (no parking lot, or parking failed: the record then fails and is delivered again)."""
+        try:
+            return self._parked.park_now(record, error)
+        except Exception:  # noqa: BLE001 - the original failure is what the caller raises
+            return False
 
 
 class StreamConsumer:
@@ -221,7 +346,7 @@ class StreamConsumer:
 
     def __init__(
         self,
-        make_batch: Callable[[Sequence[Mapping[str, Any]], ParkingLot | None], Batch],
+        make_batch: Callable[[Sequence[Mapping[str, Any]], ParkingLot | None, RecordLog | None], Batch],
         concerns: Callable[[Mapping[str, Any]], bool],
         parking: Callable[[], ParkingLot] | None = None,
     ) -> None:
@@ -238,9 +363,13 @@ class StreamConsumer:
             raise LookupError("this consumer has no parking lot")
         return self._parking()
 
-    def batch(self, records: Sequence[Mapping[str, Any]], *, parked: bool = True) -> Batch:
-        """The batch code over ``records``; ``parked``: records of parked streams park behind them."""
-        return self._make_batch(records, self._parking() if parked and self._parking is not None else None)
+    def batch(
+        self, records: Sequence[Mapping[str, Any]], *, parked: bool = True, log: RecordLog | None = None
+    ) -> Batch:
+        """The batch code over ``records``; ``parked``: records of parked streams park behind them;
+        ``log``: where it logs the records it handles (nowhere by default)."""
+        lot = self._parking() if parked and self._parking is not None else None
+        return self._make_batch(records, lot, log)
 
     def run(self, records: Sequence[StreamRecord]) -> dict[str, StreamFailure]:
         """Every record through a batch (parked streams park behind); the streams that failed."""
@@ -288,31 +417,35 @@ class StreamHandler:
         return self._handle(event, context)
 
 
-def _stream_handler(consumer: StreamConsumer, source: Upcaster) -> StreamHandler:
+def _stream_handler(
+    consumer: StreamConsumer, source: Upcaster, name: str | None, *, measures_lag: bool
+) -> StreamHandler:
     logger = Logger()
-    tracer = Tracer()
 
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
+        consumer_name = name or os.environ.get("POWERTOOLS_SERVICE_NAME", "")
         if records and records[0].get("eventSource") == "aws:sqs":
             return _park_failures(consumer, event, context, logger)
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)  # per invocation: re-entrant
-        handle = consumer.batch(records).handle
+        batch = consumer.batch(records, log=RecordLog(logger, consumer_name))
         reserve = min(TIME_RESERVE_MS, _remaining_ms(context) // 3)
 
         def within_time(record: DynamoDBRecord) -> None:
             remaining = _remaining_ms(context)
             if remaining < reserve:
                 raise OutOfTime(f"{remaining} ms left; the record is left for the next delivery")
-            handle(record)
+            batch.handle(record)
 
         response = process_partial_response(event, within_time, processor, context)
+        newest = getattr(batch, "newest_applied", None)
+        if measures_lag and newest is not None:
+            telemetry.lag(consumer_name, (utc_now() - newest).total_seconds() * 1000)
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
         return dict(response)
 
-    return StreamHandler(consumer, handler, source)
+    return StreamHandler(consumer, telemetry.instrumented(handler), source)
 
 
 def _park_failures(
@@ -332,6 +465,7 @@ def _park_failures(
             )
             return
         parked = parker.park(message)
+        telemetry.count(telemetry.Metric.RECORDS_PARKED, parked.records)
         log = logger.warning if parked.streams or parked.unresolved else logger.info
         log(
             "records parked"
@@ -359,16 +493,21 @@ def projector_handler(
     parking: Callable[[], ParkingLot] | None = None,
     *,
     source: Upcaster,
+    name: str | None = None,
 ) -> StreamHandler:
     """The Lambda handler of a projector; ``engine`` and ``parking`` are cached factories, called on
-    first use; ``source``: the registry of the service whose event store stream it reads."""
+    first use; ``source``: the registry of the service whose event store stream it reads; ``name``:
+    the function's logical name (its ``ProjectionLag`` dimension ``consumer``; by default
+    ``POWERTOOLS_SERVICE_NAME``)."""
     return _stream_handler(
         StreamConsumer(
-            lambda records, lot: ProjectionBatch(engine(), records, source, lot),
+            lambda records, lot, log: ProjectionBatch(engine(), records, source, lot, log),
             lambda record: ProjectionBatch.concerns(engine(), record),
             parking,
         ),
         source,
+        name,
+        measures_lag=True,
     )
 
 
@@ -377,15 +516,23 @@ def policy_handler(
     parking: Callable[[], ParkingLot] | None = None,
     *,
     source: Upcaster,
+    name: str | None = None,
 ) -> StreamHandler:
     """The Lambda handler of a policy; ``policy`` and ``parking`` are cached factories, called on
     first use; ``source``: the registry of the service whose event store stream it reads (often
-    another's)."""
+    another's); ``name``: the function's logical name (on its log lines; by default
+    ``POWERTOOLS_SERVICE_NAME``)."""
     return _stream_handler(
         StreamConsumer(
-            lambda records, lot: PolicyBatch(policy(), source, records, lot),
+            lambda records, lot, log: PolicyBatch(policy(), source, records, lot, log),
             lambda record: PolicyBatch.concerns(policy(), record),
             parking,
         ),
         source,
+        name,
+        measures_lag=False,
     )
+
+
+def _version_of(event: RecordedEvent) -> int:
+    return event.version

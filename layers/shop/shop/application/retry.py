@@ -3,7 +3,9 @@
 An attempt loads the state, decides and appends; a ``ConcurrencyError`` means the state it decided
 on is stale, so it backs off (full jitter) and decides again on fresh state. The loop gives up
 after ``retries`` more attempts or once ``time_budget`` seconds have passed (a Lambda invocation
-must end well inside its timeout), raising ``ConcurrencyConflict``.
+must end well inside its timeout), raising ``ConcurrencyConflict``. Each retry counts as
+``ConcurrencyRetry``, giving up as ``ConcurrencyConflict`` (``shop.telemetry``, which this code
+reaches without Powertools).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 
+from shop import telemetry
 from shop.errors import ConcurrencyConflict
 from shop.eventstore.store import ConcurrencyError
 
@@ -44,8 +47,10 @@ def retry_on_conflict[T](
         except ConcurrencyError as error:
             out_of_time = deadline is not None and time.monotonic() >= deadline
             if number >= retries or out_of_time:
+                telemetry.count(telemetry.Metric.CONCURRENCY_CONFLICT)
                 raise ConcurrencyConflict(
                     f"{what} was changed by concurrent requests {number + 1} times; try again."
                 ) from error
+        telemetry.count(telemetry.Metric.CONCURRENCY_RETRY)
         pause(number)
         number += 1

@@ -1,4 +1,4 @@
-"""Turns routers into a Lambda handler: Powertools resolver, problem mapping, logging, tracing.
+"""Turns routers into a Lambda handler: Powertools resolver, problem mapping, logging, metrics, tracing.
 
 A request meets, in this order: its route's guard (``ShopRouter(guard=...)``: who may call it at
 all, from the verified caller alone), ``screen`` (size, media type, encoding), then the resolver
@@ -14,18 +14,21 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, cast
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from shop.errors import ShopError, UnreadableEvent
+from shop import telemetry
+from shop.errors import DependencyUnavailable, ShopError, UnreadableEvent
 from shop.http import idempotency
+from shop.http.contract import IDEMPOTENT_REPLAYED
 from shop.http.identity import caller
 from shop.http.problems import (
     PROBLEM_JSON,
     HttpProblem,
+    from_dependency_unavailable,
     from_http_problem,
     from_shop_error,
     from_unreadable_event,
@@ -71,6 +74,10 @@ def build_resolver(routers: Iterable[ShopRouter], *, known_routes: Iterable[tupl
     def _unreadable_event(error: UnreadableEvent) -> Response[str]:
         logger.error("an event this deployment cannot read", event_type=error.type_name, exc_info=error)
         return from_unreadable_event(error)
+
+    @app.exception_handler(DependencyUnavailable)
+    def _dependency_unavailable(error: DependencyUnavailable) -> Response[str]:
+        return unavailable(error)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:
@@ -157,6 +164,23 @@ def as_json(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": {**kept, "content-type": "application/json"}}
 
 
+def unavailable(error: DependencyUnavailable) -> Response[str]:
+    """The 503 for a dependency that did not answer, logged with what failed and counted."""
+    Logger(child=True).warning("dependency unavailable", dependency=error.dependency, reason=error.reason)
+    telemetry.count(telemetry.Metric.DEPENDENCY_UNAVAILABLE)
+    return from_dependency_unavailable(error)
+
+
+def proxy_response(response: Response[str]) -> dict[str, Any]:
+    """A resolver ``Response`` (a problem built outside the resolver) as the Lambda proxy answer."""
+    return {
+        "statusCode": response.status_code,
+        "headers": dict(response.headers),
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
 def problem_proxy_response(problem: HttpProblem) -> dict[str, Any]:
     return {
         "statusCode": problem.status.value,
@@ -178,41 +202,42 @@ def guarded(event: dict[str, Any], guards: RouteGuards) -> dict[str, Any] | None
     try:
         guard(caller(request))
     except ShopError as error:
-        refused = from_shop_error(error)
-        return {
-            "statusCode": refused.status_code,
-            "headers": dict(refused.headers),
-            "body": refused.body,
-            "isBase64Encoded": False,
-        }
+        return proxy_response(from_shop_error(error))
     return None
+
+
+def count_command(response: dict[str, Any]) -> None:
+    """A command function's answer by outcome: accepted (2xx/3xx), rejected (4xx), failed (5xx);
+    an answer replayed for its ``Idempotency-Key`` is counted as such too."""
+    status = int(response.get("statusCode", HTTPStatus.INTERNAL_SERVER_ERROR))
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        telemetry.count(telemetry.Metric.COMMAND_FAILED)
+    elif status >= HTTPStatus.BAD_REQUEST:
+        telemetry.count(telemetry.Metric.COMMAND_REJECTED)
+    else:
+        telemetry.count(telemetry.Metric.COMMAND_ACCEPTED)
+    headers = response.get("headers") or {}
+    if any(name.lower() == IDEMPOTENT_REPLAYED.lower() and v == "true" for name, v in headers.items()):
+        telemetry.count(telemetry.Metric.IDEMPOTENT_REPLAY)
 
 
 def http_handler(
     *routers: ShopRouter, known_routes: Iterable[tuple[str, str]] = (), idempotent: bool = False
 ) -> LambdaHandler:
     """The Lambda entry point for a function serving ``routers`` on an HTTP API; ``idempotent``
-    (command functions): a request with an ``Idempotency-Key`` is answered once (``idempotency``)."""
+    (command functions): a request with an ``Idempotency-Key`` is answered once (``idempotency``),
+    and every answer is counted by outcome (``count_command``). Traced and measured through
+    ``shop.telemetry`` (built in the first invocation, not here: this runs at import)."""
     app = build_resolver(routers, known_routes=known_routes)
     guards = RouteGuards(routers)
     logger = Logger()
-    tracer = Tracer()
 
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id(APIGatewayProxyEventV2(event)))
-        forbidden = guarded(event, guards)
-        if forbidden is not None:
-            return forbidden
-        refused = screen(event)
-        if refused is not None:
-            return problem_proxy_response(refused)
-        resolve = functools.partial(app.resolve, as_json(event), context)
-        try:
-            response = idempotency.answer(event, context, resolve) if idempotent else resolve()
-        except HttpProblem as problem:
-            response = problem_proxy_response(problem)
+        response = answer(event, context)
+        if idempotent:
+            count_command(response)
         logger.info(
             "request",
             method=event.get("requestContext", {}).get("http", {}).get("method"),
@@ -221,7 +246,23 @@ def http_handler(
         )
         return response
 
-    handler.app = app
-    handler.routes = [route for router in routers for route in router.declared]
-    handler.routers = routers  # what the OpenAPI generator documents (shop.http.openapi)
-    return cast(LambdaHandler, handler)
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        forbidden = guarded(event, guards)
+        if forbidden is not None:
+            return forbidden
+        refused = screen(event)
+        if refused is not None:
+            return problem_proxy_response(refused)
+        resolve = functools.partial(app.resolve, as_json(event), context)
+        try:
+            return idempotency.answer(event, context, resolve) if idempotent else resolve()
+        except HttpProblem as problem:
+            return problem_proxy_response(problem)
+        except DependencyUnavailable as error:  # the idempotency table, before the command ran
+            return proxy_response(unavailable(error))
+
+    entry: Any = telemetry.instrumented(handler)
+    entry.app = app
+    entry.routes = [route for router in routers for route in router.declared]
+    entry.routers = routers  # what the OpenAPI generator documents (shop.http.openapi)
+    return cast(LambdaHandler, entry)

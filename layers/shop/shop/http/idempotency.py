@@ -10,7 +10,8 @@ Idempotency. With it, Powertools Idempotency (``DynamoDBPersistenceLayer`` on th
   routes, never share a record;
 * same key, same body (compared as JSON): the stored answer, every header included, with
   ``Idempotent-Replayed: true``; nothing is appended;
-* same key, another body: 422; the first request still running: 409 with ``Retry-After``;
+* same key, another body: 422; the first request still running: 409 with ``Retry-After``; the
+  table not answering before the command ran: 503 (``DependencyUnavailable``);
 * a key that is not 1-255 printable ASCII characters (no space at either end): 400;
 * a 4xx or 5xx answer is not stored (the record is deleted), so a retry runs the command again.
 
@@ -35,7 +36,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import Field
 
 from shop.application import REQUEST_KEY_LIFETIME
-from shop.errors import FieldError, Forbidden
+from shop.dependencies import client_config, reason_of
+from shop.errors import DependencyUnavailable, FieldError, Forbidden
 from shop.http.contract import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RETRY_AFTER
 from shop.http.identity import caller
 from shop.http.problems import HttpProblem
@@ -111,7 +113,8 @@ class NotKept(Exception):
 
 
 def answer(event: dict[str, Any], context: Any, resolve: Callable[[], ProxyResponse]) -> ProxyResponse:
-    """``resolve()`` the request at most once per key; raises ``HttpProblem`` for 400, 409, 422, 503."""
+    """``resolve()`` the request at most once per key; raises ``HttpProblem`` for 400, 409, 422 and
+    ``DependencyUnavailable`` when the idempotency table does not answer before the command ran."""
     request = APIGatewayProxyEventV2(event)
     key = key_of(request.headers)
     if key is None:
@@ -167,21 +170,18 @@ def _once(digest: str, body: Any, context: Any, resolve: Callable[[], ProxyRespo
 
 
 def _unrecorded(answered: list[ProxyResponse], error: Exception) -> ProxyResponse:
-    """The idempotency table failed. Before the command ran: 503, nothing was done. After it ran
-    (its record could not be completed or deleted): its own answer, which is the truth; a retry
-    meets the record in progress (409) until this invocation's deadline, then runs again and is
-    answered from the commit it finds (``run_command``)."""
+    """The idempotency table failed. Before the command ran: ``DependencyUnavailable`` (the 503 every
+    dependency that does not answer gets), nothing was done. After it ran (its record could not be
+    completed or deleted): its own answer, which is the truth; a retry meets the record in progress
+    (409) until this invocation's deadline, then runs again and is answered from the commit it finds
+    (``run_command``)."""
     from aws_lambda_powertools import Logger  # noqa: PLC0415 - only on this failure
 
     Logger(child=True).warning("idempotency record not kept", exc_info=error)
     if answered:
         return answered[-1]
-    raise HttpProblem(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "Idempotency-Key records cannot be kept right now; retry shortly.",
-        code="idempotency-unavailable",
-        headers={RETRY_AFTER: str(RETRY_AFTER_SECONDS)},
-    ) from None
+    cause = error.__cause__ or error
+    raise DependencyUnavailable("the idempotency table", reason_of(cause)) from error
 
 
 def replayed(response: ProxyResponse, idempotent_data: DataRecord) -> ProxyResponse:
@@ -209,7 +209,10 @@ def _idempotent_command() -> tuple[Any, Callable[..., ProxyResponse]]:
     )
     # Powertools makes its own client (boto3 stays out of the edge's imports, as the import
     # contracts require); it honours AWS_ENDPOINT_URL like every other client here.
-    persistence = DynamoDBPersistenceLayer(table_name=IdempotencySettings.from_env().table)
+    # Its calls keep to the budget of every other client (shop.dependencies).
+    persistence = DynamoDBPersistenceLayer(
+        table_name=IdempotencySettings.from_env().table, boto_config=client_config()
+    )
 
     execute = idempotent_function(
         _execute,

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from shop.errors import (
     BadRequest,
     ConcurrencyConflict,
+    DependencyUnavailable,
     FieldError,
     Forbidden,
     InvalidInput,
@@ -34,6 +35,11 @@ TYPE_PREFIX = "urn:shop:problem:"
 #: What a 503 for an event this deployment cannot read tells the client to wait: a deployment that
 #: is rolling out (or back) takes a while.
 UNREADABLE_EVENT_RETRY_AFTER_SECONDS = 30
+#: What a 503 for a dependency that did not answer (a table, a secret) tells the client to wait: the
+#: SDK already retried within the request; throttling and brief outages pass within seconds.
+DEPENDENCY_UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+#: The problem type of that 503.
+DEPENDENCY_UNAVAILABLE = "dependency-unavailable"
 
 _STATUS_BY_ERROR: dict[type[ShopError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
@@ -165,4 +171,19 @@ def from_unreadable_event(error: UnreadableEvent) -> Response[str]:
         "try again once the deployment has finished.",
         code="unreadable-event",
         headers={RETRY_AFTER: str(UNREADABLE_EVENT_RETRY_AFTER_SECONDS)},
+    )
+
+
+def from_dependency_unavailable(error: DependencyUnavailable) -> Response[str]:
+    """503: a table or secret the request needs did not answer (unreachable, timed out, throttled,
+    failing). Whatever the route and wherever it failed (the event store, a view, the idempotency
+    table, the signing secret): the same answer, which names no dependency (the log does). A command
+    that got it may or may not have been done; retrying it is safe (with ``Idempotency-Key``,
+    exactly once)."""
+    del error
+    return problem(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "A service this request depends on is not answering right now; try again shortly.",
+        code=DEPENDENCY_UNAVAILABLE,
+        headers={RETRY_AFTER: str(DEPENDENCY_UNAVAILABLE_RETRY_AFTER_SECONDS)},
     )

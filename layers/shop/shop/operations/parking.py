@@ -326,6 +326,7 @@ class Parked:
     streams: tuple[str, ...]  # parked (or parked further)
     settled: int  # records that succeeded when tried once more (or were parked behind their stream)
     unresolved: str | None = None
+    records: int = 0  # records parked here (``RecordsParked``)
 
 
 class Parker:
@@ -359,8 +360,8 @@ class Parker:
             first = min(version_of(record) for record in stream_failure.records)
             failure = Failure(describe(stream_failure.error), at, message.condition, first)
             self._lot.park(stream_id, stream_failure.records, failure)
-        settled = len(handled) - sum(len(f.records) for f in failed.values())
-        return Parked(tuple(sorted(failed)), settled)
+        parked = sum(len(f.records) for f in failed.values())
+        return Parked(tuple(sorted(failed)), len(handled) - parked, records=parked)
 
 
 # ---------------------------------------------------------------------- redrive
