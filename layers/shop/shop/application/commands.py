@@ -16,6 +16,11 @@ from shop.eventstore.store import ConcurrencyError
 
 #: Attempts after the first when a concurrent writer wins and the caller stated no If-Match.
 DEFAULT_RETRIES = 4
+#: Seconds after which no further attempt is started (409 instead): an attempt is a load and an
+#: append, and on a slow store five of them outlast the HTTP functions' 10 s timeout (a Lambda
+#: timeout is a bare 500 from API Gateway). 3 s plus one call at its worst
+#: (``shop.dependencies.WORST_CALL_SECONDS``, 6 s) still ends inside it.
+TIME_BUDGET = 3.0
 #: Namespace of the ids a keyed request creates (``CommandContext.new_id``).
 _REQUEST_IDS = uuid.UUID("5d1e7a52-4c0b-4f0e-9a57-2f7f3c1b6e10")
 
@@ -126,4 +131,6 @@ def run_command[A: Aggregate](
             raise
         return CommandResult(aggregate_id, aggregate.stream_id, aggregate.version, changed)
 
-    return retry_on_conflict(attempt, retries=retries, what=f"{cls.__name__} {aggregate_id}")
+    return retry_on_conflict(
+        attempt, retries=retries, what=f"{cls.__name__} {aggregate_id}", time_budget=TIME_BUDGET
+    )
