@@ -108,6 +108,8 @@ class Delivery:
                 while self.deliver(mapping):
                     delivered += 1
                     progressed = True
+                    if time.monotonic() > deadline:  # a batch retried without pause never stops
+                        raise TimeoutError("stream delivery did not settle")
             for queue in self.queues:  # only a queue the stack sent to: no receive per round otherwise
                 if queue.wakeup.is_set():
                     queue.wakeup.clear()
