@@ -102,24 +102,30 @@ class Delivery:
             # Idle before reading, not after: a batch in flight on another thread may finish (and
             # write records) after the read; this round's read saw all it wrote only if it was done.
             was_idle = self.idle
-            progressed = False
             self.poll()
-            for mapping in self.mappings:
-                while self.deliver(mapping):
-                    delivered += 1
-                    progressed = True
+            progressed = sum(self._deliver_due(mapping, deadline) for mapping in self.mappings)
             for queue in self.queues:  # only a queue the stack sent to: no receive per round otherwise
                 if queue.wakeup.is_set():
                     queue.wakeup.clear()
                     while queue.deliver():
-                        delivered += 1
-                        progressed = True
+                        progressed += 1
+            delivered += progressed
             if not progressed and was_idle:
                 return delivered
             if time.monotonic() > deadline:
                 raise TimeoutError("stream delivery did not settle")
             if not progressed:
                 time.sleep(0.005)
+
+    def _deliver_due(self, mapping: EventSourceMapping, deadline: float) -> int:
+        """Deliver while the mapping has a batch due; batches delivered. A batch retried without pause
+        (no retry delay, no retry limit) is always due: the deadline stops it."""
+        delivered = 0
+        while self.deliver(mapping):
+            delivered += 1
+            if time.monotonic() > deadline:
+                raise TimeoutError("stream delivery did not settle")
+        return delivered
 
     # ------------------------------------------------------------------ in threads
     def run_in_threads(self, spawn: Spawn, stopping: threading.Event, poll_interval: float) -> None:

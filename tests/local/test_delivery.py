@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from local.stack import delivery as delivery_module
 from local.stack.delivery import Delivery, Source
 
 
@@ -58,3 +61,39 @@ def test_pump_does_not_settle_before_reading_what_a_finishing_batch_wrote() -> N
 
     assert stream.read_up_to == len(stream.records) == 1  # the batch's record was read ...
     assert mapping.idle  # ... and delivered before pump returned
+
+
+class RetriedForever:
+    """A mapping whose batch fails every time and is due again at once (``MaximumRetryAttempts: -1``,
+    no retry delay: the in-process stack): every ``deliver`` invokes the function."""
+
+    def __init__(self, gives_up_after: int) -> None:
+        self.deliveries = 0
+        self.gives_up_after = gives_up_after
+
+    def offer(self, records: list[dict[str, Any]]) -> int:
+        return len(records)
+
+    def deliver(self) -> bool:
+        self.deliveries += 1
+        return self.deliveries < self.gives_up_after
+
+    @property
+    def idle(self) -> bool:
+        return False
+
+
+def test_pump_gives_up_at_its_timeout_while_a_batch_is_retried_without_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by tests/integration/test_outage_recovery.py: with a policy failing for good, pump kept
+    delivering the same batch and never reached its deadline (the suite hung, not failed)."""
+    ticks = iter(range(1_000_000))
+    monkeypatch.setattr(delivery_module.time, "monotonic", lambda: float(next(ticks)))  # 1 s a look
+    mapping = RetriedForever(gives_up_after=1_000)
+    delivery = Delivery([Source(reader=Stream(), mappings=[mapping])], log=print)  # type: ignore[list-item]
+
+    with pytest.raises(TimeoutError):
+        delivery.pump(timeout=5)
+
+    assert mapping.deliveries <= 10  # stopped at the deadline, not when the batch stopped failing
