@@ -251,7 +251,8 @@ def _payload(body: bytes) -> Any:
         return {}
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    # ValueError: JSONDecodeError, and an integer over Python's digit limit; RecursionError: nesting
+    except (ValueError, RecursionError) as error:
         raise LambdaError(
             400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
         ) from error

@@ -28,7 +28,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit() or not declared.isascii():  # RFC 9110 8.6: 1*DIGIT
+            self.close_connection = True  # where the body ends is unknown: nothing more is read
+            bad = b'{"message":"Bad Request"}'
+            outcome = f"-> 400 (Content-Length {declared[:20]!r} is no length)"
+            self._answer(HttpResponse(400, {"Content-Type": "application/json"}, bad), outcome, started)
+            return
+        length = int(declared)
         if length > MAX_PAYLOAD:
             self.close_connection = True  # the body stays unread
             too_large = b'{"message":"Request Entity Too Large"}'

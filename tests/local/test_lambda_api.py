@@ -229,6 +229,31 @@ def test_bad_input_is_a_400_of_the_type_lambda_answers(endpoint: Endpoint) -> No
     assert endpoint.functions.events == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # nested too deep for the JSON decoder (RecursionError)
+        b'{"ReservedConcurrentExecutions": ' + b"9" * 5000 + b"}",  # over Python's int digits (ValueError)
+        b"1" * 5000,
+    ],
+    ids=["nested-too-deep", "huge-integer-in-a-document", "huge-integer"],
+)
+def test_json_the_decoder_cannot_take_is_invalid_request_content_not_a_dropped_connection(
+    endpoint: Endpoint, body: bytes
+) -> None:
+    """Found by break-it (issue 12): these bodies raised out of the handler and the server closed the
+    connection without an answer."""
+    for method, path in (
+        ("PUT", "/2017-10-31/functions/Fn/concurrency"),
+        ("POST", "/2015-03-31/functions/Fn/invocations"),
+    ):
+        status, headers, answer = endpoint.raw(method, path, body)
+        assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidRequestContentException"), method
+        assert answer["message"].startswith("Could not parse request body into json")
+    assert endpoint.functions.events == []
+    assert endpoint.concurrency.get("Fn") is None
+
+
 def test_an_operation_the_endpoint_does_not_serve_is_named_so(endpoint: Endpoint) -> None:
     status, headers, answer = endpoint.raw("GET", "/2015-03-31/functions/")
     assert (status, headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")

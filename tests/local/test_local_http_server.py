@@ -294,3 +294,31 @@ def test_a_304_has_neither_content_nor_content_length() -> None:
         assert response.startswith(b"HTTP/1.1 304 ")
         assert b'ETag: "3"' in response
         assert b"content-length" not in response.lower()
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "1e3", "+2"])
+def test_a_content_length_that_is_no_length_is_a_400_at_once_and_reaches_no_function(
+    length: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Found by break-it (issue 12): ``-1`` made the server read until the client hung up (and then run
+    the function with what it had read), ``abc`` closed the connection with a traceback."""
+    seen: list[HttpRequest] = []
+    with serving(recorded(seen)) as (server, lines):
+        client = socket.create_connection(("127.0.0.1", server.port))
+        client.settimeout(5)
+        client.sendall(
+            f"POST /things HTTP/1.1\r\nHost: local\r\nContent-Length: {length}\r\n\r\n{{}}".encode()
+        )
+        answer = b""
+        try:  # the client keeps its side open: the answer (and the close) must not wait for it
+            while chunk := client.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            answer += b"(no close within 5 s)"
+        finally:
+            client.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert b'{"message":"Bad Request"}' in answer
+    assert seen == []
+    assert "Traceback" not in capfd.readouterr().err
+    assert any("-> 400" in line for line in lines), lines
