@@ -17,19 +17,11 @@ import pytest
 
 from local.aws.functions import function_environment
 from local.aws.template import StreamSubscription, Template
+from shop.telemetry import Metric
 
-#: The Shop namespace's metric names: the layer emits them, alarms and the dashboard read them.
-SHOP_METRICS = {
-    "CommandAccepted",
-    "CommandRejected",
-    "CommandFailed",
-    "DependencyUnavailable",
-    "ConcurrencyRetry",
-    "ConcurrencyConflict",
-    "IdempotentReplay",
-    "ProjectionLag",
-    "RecordsParked",
-}
+#: The Shop namespace's metric names: the layer emits them (shop.telemetry), alarms and the dashboard
+#: read them.
+SHOP_METRICS = {metric.value for metric in Metric}
 #: DynamoDB Streams keep a record 24 h (services-ddb-params: MaximumRecordAgeInSeconds).
 STREAM_RETENTION = 24 * 3600
 #: Lambda keeps this much of an account's concurrency unreserved; 1000 is the default limit.
