@@ -1,8 +1,8 @@
 """``python -m bench.plot LOAD.json OUT.png``: latency and projection lag against offered load.
 
 Runs in ``.venv-bench`` (matplotlib, Agg backend: no display); reads what ``bench.load.run.save``
-wrote. Left: p50 and p95 of every request, and of product pages alone, against the offered rate;
-right: projection lag (p50, p95) and the achieved rate against the offered one.
+wrote. Against the offered rate: response time (p50 and p95 of every request, p95 of product
+pages and of checkouts), projection lag (p50, p95), and the achieved rate.
 """
 
 from __future__ import annotations
@@ -29,50 +29,39 @@ def _percentile(values: list[float], fraction: float) -> float:
 def draw(result: dict[str, Any], png: Path) -> None:
     levels = result["levels"]
     offered = [level["offered"] for level in levels]
-    figure, (latency, lag) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    figure, (latency, lag, rate) = plt.subplots(1, 3, figsize=(14, 4.2), dpi=100)
 
     latency.plot(offered, [lv["total"]["p50"] for lv in levels], "o-", label="all requests p50")
     latency.plot(offered, [lv["total"]["p95"] for lv in levels], "o--", label="all requests p95")
-    page = "GET /products/{id}"
-    latency.plot(
-        offered, [lv["routes"].get(page, {}).get("p95", math.nan) for lv in levels], "s:", label=f"{page} p95"
-    )
-    checkout = "POST /carts/{id}/checkout"
-    latency.plot(
-        offered,
-        [lv["routes"].get(checkout, {}).get("p95", math.nan) for lv in levels],
-        "^:",
-        label=f"{checkout} p95",
-    )
-    latency.set_xlabel("offered load (requests/s)")
-    latency.set_ylabel("response time (ms)")
-    latency.set_yscale("log")
-    latency.set_title("Latency against load")
-    latency.grid(visible=True, which="both", alpha=0.3)
-    latency.legend(fontsize=8)
+    for route, style in (("GET /products/{id}", "s:"), ("POST /carts/{id}/checkout", "^:")):
+        p95 = [lv["routes"].get(route, {}).get("p95", math.nan) for lv in levels]
+        latency.plot(offered, p95, style, label=f"{route} p95")
+    latency.set_title("Response time")
+    latency.set_ylabel("ms (log scale)")
 
+    lag.plot(offered, [_percentile(lv["lag_ms"], 0.5) for lv in levels], "o-", color="tab:green", label="p50")
     lag.plot(
-        offered, [_percentile(lv["lag_ms"], 0.5) for lv in levels], "o-", color="tab:green", label="lag p50"
+        offered, [_percentile(lv["lag_ms"], 0.95) for lv in levels], "o--", color="tab:green", label="p95"
     )
-    lag.plot(
-        offered, [_percentile(lv["lag_ms"], 0.95) for lv in levels], "o--", color="tab:green", label="lag p95"
-    )
-    lag.set_xlabel("offered load (requests/s)")
-    lag.set_ylabel("projection lag (ms)")
-    lag.set_yscale("log")
-    lag.grid(visible=True, which="both", alpha=0.3)
-    rate = lag.twinx()
-    rate.plot(offered, [lv["total"]["rps"] for lv in levels], "d-", color="tab:gray", label="achieved rate")
-    rate.plot(offered, offered, ":", color="tab:gray", label="offered = achieved")
-    rate.set_ylabel("achieved (requests/s)")
-    lag.set_title("Projection lag and achieved rate")
-    handles = lag.get_legend_handles_labels()[0] + rate.get_legend_handles_labels()[0]
-    labels = lag.get_legend_handles_labels()[1] + rate.get_legend_handles_labels()[1]
-    lag.legend(handles, labels, fontsize=8, loc="upper left")
+    lag.set_title("Projection lag (price change to Query API)")
+    lag.set_ylabel("ms (log scale)")
 
+    rate.plot(offered, [lv["total"]["rps"] for lv in levels], "d-", color="tab:gray", label="achieved")
+    rate.plot(offered, offered, ":", color="tab:gray", label="achieved = offered")
+    rate.set_title("Throughput")
+    rate.set_ylabel("requests/s")
+
+    for axes in (latency, lag):
+        axes.set_yscale("log")
+    for axes in (latency, lag, rate):
+        axes.set_xlabel("offered load (requests/s)")
+        axes.grid(visible=True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+
+    loads = [lv["load_average"] for lv in levels]
     figure.suptitle(
-        f"Local stack (moto, {result['cores']} cores, shared machine): browse-heavy mix, "
-        f"1x = {result['base_rate']:g} requests/s",
+        f"Local stack (moto, worker processes) on {result['cores']} cores: browse-heavy mix, "
+        f"1x = {result['base_rate']:g} requests/s; machine load average {min(loads):.1f}-{max(loads):.1f}",
         fontsize=10,
     )
     figure.tight_layout()

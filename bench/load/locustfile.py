@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from typing import Any
 
 from locust import FastHttpUser, constant_throughput, task
@@ -43,7 +44,21 @@ def _pairs(variable: str) -> list[tuple[int, str]]:
 #: (index of the owner's token, id): carts and orders that exist, shared by every user of this process.
 CARTS = _pairs("LOAD_CARTS")
 ORDERS = _pairs("LOAD_ORDERS")
+#: A purchase's cart and order join those above this long after its checkout: reads of a customer's
+#: own cart and order, not of a projection that is still on its way (a 404 that measures the lag).
+SETTLE_SECONDS = 30.0
+#: (time they are read from, owner, cart, order) of the purchases made here.
+SETTLING: list[tuple[float, int, str, str | None]] = []
 JSON = {"Content-Type": "application/json"}
+
+
+def _settle() -> None:
+    now = time.monotonic()
+    while SETTLING and SETTLING[0][0] <= now:
+        _, owner, cart, order = SETTLING.pop(0)
+        CARTS.append((owner, cart))
+        if order is not None:
+            ORDERS.append((owner, order))
 
 
 class Shopper(FastHttpUser):
@@ -71,11 +86,13 @@ class Shopper(FastHttpUser):
 
     @task(1)
     def get_cart(self) -> None:
+        _settle()
         owner, cart = random.choice(CARTS)
         self.client.get(f"/carts/{cart}", headers=self._auth(owner), name="GET /carts/{id}")
 
     @task(1)
     def get_order(self) -> None:
+        _settle()
         owner, order = random.choice(ORDERS)
         self.client.get(f"/orders/{order}", headers=self._auth(owner), name="GET /orders/{id}")
 
@@ -98,9 +115,8 @@ class Shopper(FastHttpUser):
         else:
             cart, self.cart = self.cart, None
             body = self._post(f"/carts/{cart}/checkout", None, headers, "POST /carts/{id}/checkout", 202)
-            CARTS.append((self.owner, cart))
-            if body is not None:
-                ORDERS.append((self.owner, str(body["orderId"])))
+            order = str(body["orderId"]) if body is not None else None
+            SETTLING.append((time.monotonic() + SETTLE_SECONDS, self.owner, cart, order))
 
     def _auth(self, owner: int) -> dict[str, str]:
         return {"Authorization": f"Bearer {TOKENS[owner]}"}

@@ -20,6 +20,12 @@ PLOT = "performance-load.png"
 #: A level is saturated once the stack delivers less than this share of the offered rate.
 DELIVERED = 0.9
 PARTS = ("moto", "stack", "workers")
+#: moto at this share of a core is at its ceiling (one request at a time, one core at most).
+MOTO_BOUND = 0.85
+#: the machine counts as busy from this share of its cores ...
+BUSY = 0.95
+#: ... and the stack as starved when its processes got less than this share of them.
+STARVED = 0.6
 NONE = "-"
 
 
@@ -31,12 +37,35 @@ def _triple(p50: float, p95: float, p99: float) -> str:
     return f"{_ms(p50)} / {_ms(p95)} / {_ms(p99)}"
 
 
-def cpu_per_request(level: Level, idle: dict[str, float]) -> dict[str, float]:
-    """CPU milliseconds per request of each part, above what it burns with no load at all."""
+def cpu_per_request(level: Level) -> dict[str, float]:
+    """CPU milliseconds per request of each part, its background work (stream polling) included."""
     rate = level.total.rps
     if not rate or math.isnan(rate):
         return dict.fromkeys(PARTS, math.nan)
-    return {part: max(0.0, level.cpu.get(part, 0.0) - idle.get(part, 0.0)) / rate * 1000 for part in PARTS}
+    return {part: level.cpu.get(part, 0.0) / rate * 1000 for part in PARTS}
+
+
+def bottleneck(level: Level, cores: int) -> str:
+    """What held a level back, from its CPU figures: the neighbours, moto's lock, or the CPU."""
+    stack = sum(level.cpu.get(part, 0.0) for part in PARTS)
+    machine = level.cpu.get("machine", math.nan)
+    if level.cpu.get("moto", 0.0) >= MOTO_BOUND:
+        return (
+            f"moto's lock: the moto server used {level.cpu['moto']:.2f} of the one core it can use, the"
+            f" stack's processes {stack:.2f} cores in all"
+        )
+    if machine >= BUSY * cores and stack < STARVED * cores:
+        return (
+            f"the CPU the stack got: the machine was busy ({machine:.2f} of {cores} cores) but the stack's"
+            f" processes got {stack:.2f} cores in all, moto {level.cpu.get('moto', 0.0):.2f}; the other jobs"
+            " on the machine took the rest, and every request waited for its three processes to be scheduled"
+        )
+    if machine >= BUSY * cores:
+        return (
+            f"the CPU: the stack's processes used {stack:.2f} of {cores} cores (moto"
+            f" {level.cpu.get('moto', 0.0):.2f}, workers {level.cpu.get('workers', 0.0):.2f})"
+        )
+    return f"not the CPU ({machine:.2f} of {cores} cores busy): waits, for a free worker or moto's lock"
 
 
 def saturated(result: Result) -> Level | None:
@@ -100,7 +129,7 @@ def _cpu_table(result: Result) -> list[str]:
         + f" | {sum(idle.get(part, 0.0) for part in PARTS):.2f} | | |"
     )
     for lv in result.levels:
-        per = cpu_per_request(lv, idle)
+        per = cpu_per_request(lv)
         total = sum(per.values())
         moto_cap = 1000 / per["moto"] if per["moto"] > 0 else math.inf
         all_cap = result.cores * 1000 / total if total > 0 else math.inf
@@ -129,17 +158,29 @@ def report(result: Result) -> str:
     knee = saturated(result)
     busiest = ", ".join(f"{name} {share:.2f}" for name, share in list(last.functions.items())[:3])
     loads = ", ".join(f"{lv.load_average:.1f}" for lv in result.levels)
+    top = cpu_per_request(last)
+    moto_cap = 1000 / top["moto"] if top["moto"] > 0 else math.inf
+    all_cap = result.cores * 1000 / sum(top.values()) if sum(top.values()) > 0 else math.inf
+    first_limit = "moto's one core" if moto_cap <= all_cap else f"all {result.cores} cores"
+    alone = (
+        f"Alone on this machine, the CPU per request measured at {last.multiplier}x"
+        f" ({_ms(sum(top.values()))} ms in all, moto {_ms(top['moto'])} ms) would fill {first_limit} first,"
+        f" near {min(moto_cap, all_cap):.0f} requests/s: an estimate from CPU time, not a measurement."
+    )
     if knee is None:
         where = (
-            f"At every level the stack delivered at least {DELIVERED:.0%} of the offered rate; the p95 grew"
-            f" from {_ms(first.total.p95)} ms at 1x to {_ms(last.total.p95)} ms at {last.multiplier}x."
+            f"Where it saturates: at every level the stack delivered at least {DELIVERED:.0%} of the offered"
+            f" rate; the p95 grew from {_ms(first.total.p95)} ms at 1x to {_ms(last.total.p95)} ms at"
+            f" {last.multiplier}x. At {last.multiplier}x the limit was {bottleneck(last, result.cores)}."
         )
     else:
         where = (
-            f"The stack stops keeping up at {knee.multiplier}x: offered {knee.offered:g} requests/s, it"
-            f" delivered {knee.total.rps:.1f} (users wait for their answers, so the shortfall is the queue),"
-            f" with a p95 of {_ms(knee.total.p95)} ms against {_ms(first.total.p95)} ms at 1x."
+            f"Where it saturates: at {knee.multiplier}x (offered {knee.offered:g} requests/s, delivered"
+            f" {knee.total.rps:.1f}: users wait for their answers, so the shortfall is the queue; p95"
+            f" {_ms(knee.total.p95)} ms), and at {last.multiplier}x it delivered {last.total.rps:.1f} of"
+            f" {last.offered:g}. The limit was {bottleneck(knee, result.cores)}."
         )
+    where = f"{where} {alone}"
     about = f"""
         locust (`bench/load/locustfile.py`, headless, from `.venv-bench`) against `make run`'s stack
         started by `bench/load/run.py`: the demo seed plus {result.products}
@@ -203,9 +244,10 @@ def report(result: Result) -> str:
             "",
             *_route_table(result),
             "",
-            "CPU per request of each part, above what it uses with no load (the idle row, in cores), and",
-            "the rate at which that part alone would fill its share: moto one core (its lock), all parts",
-            "every core.",
+            "CPU milliseconds per request of each part (its background work included: the idle row, in",
+            "cores, is what the stream pollers use with no request at all), and the rate at which that",
+            "CPU would fill what the part can use: moto one core (its lock), all parts every core. The",
+            "highest level's row is the one to read: at low rates the background dominates.",
             "",
             *_cpu_table(result),
             "",

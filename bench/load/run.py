@@ -17,10 +17,12 @@ import json
 import math
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,10 +38,10 @@ BASE_RATE = float(os.environ.get("LOAD_BASE_RATE", "5"))  # requests per second 
 MULTIPLIERS = (1, 2, 5, 10)
 MEASURE_SECONDS = int(os.environ.get("LOAD_SECONDS", "45"))  # per level, after the users are spawned
 SPAWN_SECONDS = 3
-WARM_UP_SECONDS = 15
+WARM_UP_SECONDS = 10
 IDLE_SECONDS = 10
 USER_RATE = 0.5  # tasks per second per locust user: users = offered rate / USER_RATE
-PRODUCTS = 20  # stocked products to buy, besides the demo seed's
+PRODUCTS = 12  # stocked products to buy, besides the demo seed's
 STOCK = 100_000
 PROBE_EVERY = 2.0
 PROBE_POLL = 0.05
@@ -334,6 +336,25 @@ def _demo_products() -> list[tuple[str, str, str, int, int, str]]:
     return DEMO_PRODUCTS
 
 
+def warm_workers(stack: StackProcess, catalog: Catalog, rounds: int = 2) -> None:
+    """Start every worker the mix can use before measuring: ``Settings.concurrency`` requests at once
+    to each function on the request path (requests that change nothing), twice. A worker starts on
+    demand and imports its handler first, which under load takes seconds: a level would measure that."""
+    unknown = str(uuid.uuid4())
+    admin = stack.tokens["admin"]
+    requests = [
+        ("GET", f"{stack.query}/products/{catalog.stocked[0]}"),  # CatalogQueries
+        ("GET", f"{stack.query}/carts/{unknown}"),  # CartQueries
+        ("GET", f"{stack.query}/orders/{unknown}"),  # OrderQueries
+        ("POST", f"{stack.command}/carts/{unknown}/checkout"),  # CartCommands
+        ("POST", f"{stack.command}/products/{unknown}/discontinue"),  # CatalogCommands (the probe)
+    ]
+    work = [request for request in requests for _ in range(Settings.concurrency)]
+    with ThreadPoolExecutor(len(work)) as pool:
+        for _ in range(rounds):
+            list(pool.map(lambda r: call(r[0], r[1], token=admin, timeout=300), work))
+
+
 def locust_environment(stack: StackProcess, catalog: Catalog, customers: list[str]) -> dict[str, str]:
     owners = list(range(len(customers)))
     return {
@@ -465,19 +486,31 @@ def measure_idle(stack: StackProcess, seconds: float = IDLE_SECONDS) -> dict[str
     return {**{n: v for n, v in shares.items() if not n.startswith("worker:")}, "workers": workers}
 
 
+def _progress(started: float, what: str) -> None:
+    print(f"bench: load: {what} ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+
 def run(multipliers: tuple[int, ...] = MULTIPLIERS) -> Result:
     customers = ["alice", "bob"]
+    started = time.monotonic()
     stack = start(
         SEED="1", POLL_INTERVAL=str(Settings.poll_interval), LOCAL_RETRY_DELAY=str(Settings.retry_delay)
     )
+    _progress(started, "stack started")
     try:
         catalog = prepare(stack, customers)
         environment = locust_environment(stack, catalog, customers)
+        warm_workers(stack, catalog)
+        _progress(started, "products, purchases and workers ready")
         with tempfile.TemporaryDirectory(prefix="shop-load-") as directory:
             warm = run_locust(stack, environment, BASE_RATE, WARM_UP_SECONDS, Path(directory) / "warm")
             warm.process.wait(timeout=WARM_UP_SECONDS + 120)
             idle_cpu = measure_idle(stack)
-            levels = [run_level(stack, environment, catalog, m, Path(directory)) for m in multipliers]
+            _progress(started, "warmed up")
+            levels = []
+            for multiplier in multipliers:
+                levels.append(run_level(stack, environment, catalog, multiplier, Path(directory)))
+                _progress(started, f"{multiplier}x done")
     finally:
         stack.stop()
     return Result(
@@ -519,7 +552,5 @@ def plot(result: Result, png: Path) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     measured = run(tuple(int(m) for m in sys.argv[1:]) or MULTIPLIERS)
     print(json.dumps(asdict(measured), indent=1))

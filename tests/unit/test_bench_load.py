@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import page
-from bench.load.report import cpu_per_request, report, saturated
+from bench.load.report import bottleneck, cpu_per_request, report, saturated
 from bench.load.run import (
     Level,
     Result,
@@ -131,10 +131,29 @@ def result(*levels: Level) -> Result:
     )
 
 
-def test_cpu_per_request_counts_only_what_the_load_adds_to_idle() -> None:
+def test_cpu_per_request_is_each_parts_cpu_over_the_achieved_rate() -> None:
     busy = level(2, 10, 10, {"moto": 0.7, "stack": 0.3, "workers": 0.5, "locust": 0.05})
-    per = cpu_per_request(busy, {"moto": 0.2, "stack": 0.1, "workers": 0.0})
-    assert per == pytest.approx({"moto": 50.0, "stack": 20.0, "workers": 50.0})
+    assert cpu_per_request(busy) == pytest.approx({"moto": 70.0, "stack": 30.0, "workers": 50.0})
+
+
+def test_the_bottleneck_is_moto_when_it_fills_its_one_core() -> None:
+    cpu = {"moto": 0.92, "stack": 0.3, "workers": 0.6, "machine": 1.9}
+    assert bottleneck(level(10, 50, 30, cpu), cores=2).startswith("moto's lock")
+
+
+def test_the_bottleneck_is_the_neighbours_when_the_machine_is_busy_but_the_stack_is_not() -> None:
+    cpu = {"moto": 0.3, "stack": 0.1, "workers": 0.2, "machine": 2.0}
+    assert bottleneck(level(10, 50, 17, cpu), cores=2).startswith("the CPU the stack got")
+
+
+def test_the_bottleneck_is_the_cpu_when_the_stack_itself_fills_the_machine() -> None:
+    cpu = {"moto": 0.7, "stack": 0.3, "workers": 0.9, "machine": 2.0}
+    assert bottleneck(level(10, 50, 30, cpu), cores=2).startswith("the CPU: the stack's processes used 1.90")
+
+
+def test_the_bottleneck_is_a_wait_when_the_cpu_is_not_busy() -> None:
+    cpu = {"moto": 0.4, "stack": 0.1, "workers": 0.3, "machine": 0.9}
+    assert bottleneck(level(10, 50, 30, cpu), cores=2).startswith("not the CPU")
 
 
 def test_saturation_is_the_first_level_that_delivers_under_nine_tenths_of_the_offered_rate() -> None:
@@ -152,10 +171,13 @@ def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     assert "![Latency and projection lag against offered load](performance-load.png)" in text
     assert "| 1x | 5 | 5.0 | 90 / 200 / 400 |" in text
     assert "| 10x | 50 | 15.0 | 90 / 4000 / 8000 |" in text
-    assert "stops keeping up at 10x" in text
+    flat = " ".join(text.split())  # the paragraphs are wrapped
+    assert "Where it saturates: at 10x (offered 50 requests/s, delivered 15.0" in flat
+    assert "The limit was the CPU the stack got" in flat
+    assert "would fill moto's one core first, near 30 requests/s" in flat
     assert "2 x POST /carts: 503" in text
-    assert "What this means for AWS" in text
-    assert "load average (1 min) 9.5, 9.5" in text
+    assert "What this means for AWS" in flat
+    assert "load average (1 min) 9.5, 9.5" in flat
 
 
 PAGE = """# Performance
