@@ -15,6 +15,7 @@ from bench.load.run import (
     Result,
     percentile,
 )
+from shop.dependencies import ATTEMPTS, READ_TIMEOUT
 
 PLOT = "performance-load.png"
 #: A level is saturated once the stack delivers less than this share of the offered rate.
@@ -27,6 +28,8 @@ BUSY = 0.95
 #: ... and the stack as starved when its processes got less than this share of them.
 STARVED = 0.6
 NONE = "-"
+#: Failure messages are cut to this many characters.
+ERROR_WIDTH = 110
 
 
 def _ms(value: float) -> str:
@@ -145,8 +148,21 @@ def _errors(result: Result) -> list[str]:
     lines = []
     for lv in result.levels:
         for error, count in sorted(lv.errors.items(), key=lambda item: -item[1])[:3]:
-            lines.append(f"- {lv.multiplier}x: {count} x {error}")
-    return lines or ["No request failed at any level."]
+            shown = error if len(error) <= ERROR_WIDTH else error[: ERROR_WIDTH - 3] + "..."
+            lines.append(f"- {lv.multiplier}x: {count} x {shown}")
+    if not lines:
+        return ["No request failed at any level."]
+    if any("503" in error for lv in result.levels for error in lv.errors):
+        lines += [
+            "",
+            _fill(
+                f"""A 503 is the handler's own answer when DynamoDB does not answer in time (a
+                `dependency-unavailable` problem with `Retry-After`): `shop/dependencies.py` gives each
+                call {READ_TIMEOUT:g} s to read and {ATTEMPTS} attempts, and moto, short of CPU or queued
+                behind its lock, took longer. In AWS the same answer would mean throttling or an outage."""
+            ),
+        ]
+    return lines
 
 
 def _fill(text: str) -> str:

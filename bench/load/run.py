@@ -294,10 +294,15 @@ def _wait_until_listed(stack: StackProcess, products: list[str], timeout: float 
 def prepare(stack: StackProcess, customers: list[str]) -> Catalog:
     """Stocked products, a probe product, and one purchase per customer (a cart and an order to read)."""
     categories = [f"load-{letter}" for letter in "abcd"]
-    stocked = [
-        _create_product(stack, f"Load product {index}", categories[index % len(categories)], STOCK)
-        for index in range(PRODUCTS)
-    ]
+    with ThreadPoolExecutor(Settings.concurrency) as pool:
+        stocked = list(
+            pool.map(
+                lambda index: _create_product(
+                    stack, f"Load product {index}", categories[index % len(categories)], STOCK
+                ),
+                range(PRODUCTS),
+            )
+        )
     probe = _create_product(stack, "Load probe", "load-probe", 0)
     _wait_until_listed(stack, [*stocked, probe])
     seeded = [

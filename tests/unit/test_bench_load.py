@@ -176,6 +176,7 @@ def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     assert "The limit was the CPU the stack got" in flat
     assert "would fill moto's one core first, near 30 requests/s" in flat
     assert "2 x POST /carts: 503" in text
+    assert "A 503 is the handler's own answer when DynamoDB does not answer in time" in flat
     assert "What this means for AWS" in flat
     assert "load average (1 min) 9.5, 9.5" in flat
 
