@@ -121,7 +121,7 @@ $(BENCH_STAMP): requirements-bench.txt
 bench: $(STAMP) $(BENCH_STAMP) ## Measure requests, capacity, import time, throughput, lag and load (+ plot) -> docs/performance.md
 	@BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench
 
-load: $(STAMP) $(BENCH_STAMP) ## Only the load section of make bench: locust at 1x-10x, latency and lag, its plot (~6 min)
+load: $(STAMP) $(BENCH_STAMP) ## Only the load section of make bench: locust at 1x-10x, latency and lag, its plot (5-8 min)
 	@BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench --only load
 
 # Mutation testing has its own venv: mutmut 3 needs a newer click than aws-sam-cli pins.

@@ -71,9 +71,20 @@ def bottleneck(level: Level, cores: int) -> str:
     return f"not the CPU ({machine:.2f} of {cores} cores busy): waits, for a free worker or moto's lock"
 
 
+def _short(level: Level) -> bool:
+    return level.total.rps < DELIVERED * level.offered
+
+
 def saturated(result: Result) -> Level | None:
-    """The first level at which the stack delivered less than DELIVERED of the offered rate."""
-    return next((lv for lv in result.levels if lv.total.rps < DELIVERED * lv.offered), None)
+    """The level from which on the stack delivered less than DELIVERED of the offered rate at every
+    level: a lower level that fell short while a higher one kept up had a spell of the neighbours'
+    load, not the stack's ceiling."""
+    knee = None
+    for level in reversed(result.levels):
+        if not _short(level):
+            break
+        knee = level
+    return knee
 
 
 def _level_table(result: Result) -> list[str]:
@@ -152,6 +163,15 @@ def _errors(result: Result) -> list[str]:
             lines.append(f"- {lv.multiplier}x: {count} x {shown}")
     if not lines:
         return ["No request failed at any level."]
+    if any("500" in error for lv in result.levels for error in lv.errors):
+        lines += [
+            "",
+            _fill(
+                """A 500 `{"message":"Internal Server Error"}` is what API Gateway answers when the
+                function itself failed or ran past its `Timeout` (`local/stack/stack.py` answers it as
+                an HTTP API does)."""
+            ),
+        ]
     if any("503" in error for lv in result.levels for error in lv.errors):
         lines += [
             "",
@@ -183,17 +203,25 @@ def report(result: Result) -> str:
         f" ({_ms(sum(top.values()))} ms in all, moto {_ms(top['moto'])} ms) would fill {first_limit} first,"
         f" near {min(moto_cap, all_cap):.0f} requests/s: an estimate from CPU time, not a measurement."
     )
+    below = result.levels if knee is None else result.levels[: result.levels.index(knee)]
+    spells = ", ".join(f"{lv.multiplier}x" for lv in below if _short(lv))
+    spell = (
+        f" ({spells} fell short while a higher level kept up: a spell of the other jobs' load)"
+        if spells
+        else ""
+    )
     if knee is None:
         where = (
-            f"Where it saturates: at every level the stack delivered at least {DELIVERED:.0%} of the offered"
-            f" rate; the p95 grew from {_ms(first.total.p95)} ms at 1x to {_ms(last.total.p95)} ms at"
-            f" {last.multiplier}x. At {last.multiplier}x the limit was {bottleneck(last, result.cores)}."
+            f"Where it saturates: the stack delivered at least {DELIVERED:.0%} of the offered rate at the"
+            f" top level{spell}; the p95 grew from {_ms(first.total.p95)} ms at 1x to"
+            f" {_ms(last.total.p95)} ms at {last.multiplier}x. At {last.multiplier}x the limit was"
+            f" {bottleneck(last, result.cores)}."
         )
     else:
         where = (
-            f"Where it saturates: at {knee.multiplier}x (offered {knee.offered:g} requests/s, delivered"
-            f" {knee.total.rps:.1f}: users wait for their answers, so the shortfall is the queue; p95"
-            f" {_ms(knee.total.p95)} ms), and at {last.multiplier}x it delivered {last.total.rps:.1f} of"
+            f"Where it saturates: at {knee.multiplier}x{spell} (offered {knee.offered:g} requests/s,"
+            f" delivered {knee.total.rps:.1f}: users wait for their answers, so the shortfall is the queue;"
+            f" p95 {_ms(knee.total.p95)} ms), and at {last.multiplier}x it delivered {last.total.rps:.1f} of"
             f" {last.offered:g}. The limit was {bottleneck(knee, result.cores)}."
         )
     where = f"{where} {alone}"

@@ -164,6 +164,26 @@ def test_saturation_is_the_first_level_that_delivers_under_nine_tenths_of_the_of
     assert saturated(result(*kept_up, fell_behind, level(10, 50, 15.0, cpu))) is fell_behind
 
 
+def test_a_low_level_that_fell_short_below_one_that_kept_up_is_a_spell_not_the_knee() -> None:
+    cpu = {"moto": 0.3, "stack": 0.1, "workers": 0.2, "machine": 2.0}
+    levels = [
+        level(1, 5, 3.6, cpu),
+        level(2, 10, 9.9, cpu),
+        level(5, 25, 12.5, cpu),
+        level(10, 50, 15.2, cpu),
+    ]
+    measured = result(*levels)
+
+    assert saturated(measured) is levels[2]
+    flat = " ".join(report(measured).split())
+    assert "Where it saturates: at 5x (1x fell short while a higher level kept up" in flat
+
+
+def test_no_knee_when_the_top_level_kept_up() -> None:
+    cpu = {"moto": 0.3, "stack": 0.1, "workers": 0.2, "machine": 2.0}
+    assert saturated(result(level(1, 5, 3.0, cpu), level(2, 10, 9.5, cpu))) is None
+
+
 def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     cpu = {"moto": 0.5, "stack": 0.2, "workers": 0.3, "locust": 0.02, "machine": 2.0}
     text = report(result(level(1, 5, 5.0, cpu), level(10, 50, 15.0, cpu, p95=4000)))
@@ -176,6 +196,7 @@ def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     assert "The limit was the CPU the stack got" in flat
     assert "would fill moto's one core first, near 30 requests/s" in flat
     assert "2 x POST /carts: 503" in text
+    assert "A 500" not in flat
     assert "A 503 is the handler's own answer when DynamoDB does not answer in time" in flat
     assert "What this means for AWS" in flat
     assert "load average (1 min) 9.5, 9.5" in flat
