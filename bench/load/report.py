@@ -204,25 +204,30 @@ def report(result: Result) -> str:
         f" near {min(moto_cap, all_cap):.0f} requests/s: an estimate from CPU time, not a measurement."
     )
     below = result.levels if knee is None else result.levels[: result.levels.index(knee)]
-    spells = ", ".join(f"{lv.multiplier}x" for lv in below if _short(lv))
+    spells = [f"{lv.multiplier}x" for lv in below if _short(lv)]
     spell = (
-        f" ({spells} fell short while a higher level kept up: a spell of the other jobs' load)"
+        f" {', '.join(spells)} fell short too, though a higher level kept up: a spell of the other jobs'"
+        " load, not the stack's ceiling."
         if spells
         else ""
     )
     if knee is None:
         where = (
-            f"Where it saturates: the stack delivered at least {DELIVERED:.0%} of the offered rate at the"
-            f" top level{spell}; the p95 grew from {_ms(first.total.p95)} ms at 1x to"
-            f" {_ms(last.total.p95)} ms at {last.multiplier}x. At {last.multiplier}x the limit was"
+            f"Where it saturates: not within these levels; the stack delivered at least {DELIVERED:.0%} of"
+            f" the offered rate at {last.multiplier}x, its p95 {_ms(last.total.p95)} ms against"
+            f" {_ms(first.total.p95)} ms at 1x.{spell} At {last.multiplier}x the limit was"
             f" {bottleneck(last, result.cores)}."
         )
     else:
+        beyond = (
+            f"; at {last.multiplier}x it delivered {last.total.rps:.1f} of {last.offered:g}"
+            if knee is not last
+            else ""
+        )
         where = (
-            f"Where it saturates: at {knee.multiplier}x{spell} (offered {knee.offered:g} requests/s,"
-            f" delivered {knee.total.rps:.1f}: users wait for their answers, so the shortfall is the queue;"
-            f" p95 {_ms(knee.total.p95)} ms), and at {last.multiplier}x it delivered {last.total.rps:.1f} of"
-            f" {last.offered:g}. The limit was {bottleneck(knee, result.cores)}."
+            f"Where it saturates: at {knee.multiplier}x, offered {knee.offered:g} requests/s, it delivered"
+            f" {knee.total.rps:.1f} (users wait for their answers, so the shortfall is the queue), p95"
+            f" {_ms(knee.total.p95)} ms{beyond}.{spell} The limit was {bottleneck(knee, result.cores)}."
         )
     where = f"{where} {alone}"
     about = f"""

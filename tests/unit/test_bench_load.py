@@ -176,12 +176,17 @@ def test_a_low_level_that_fell_short_below_one_that_kept_up_is_a_spell_not_the_k
 
     assert saturated(measured) is levels[2]
     flat = " ".join(report(measured).split())
-    assert "Where it saturates: at 5x (1x fell short while a higher level kept up" in flat
+    assert "Where it saturates: at 5x, offered 25 requests/s, it delivered 12.5" in flat
+    assert "; at 10x it delivered 15.2 of 50. 1x fell short too, though a higher level kept up" in flat
 
 
 def test_no_knee_when_the_top_level_kept_up() -> None:
     cpu = {"moto": 0.3, "stack": 0.1, "workers": 0.2, "machine": 2.0}
-    assert saturated(result(level(1, 5, 3.0, cpu), level(2, 10, 9.5, cpu))) is None
+    measured = result(level(1, 5, 3.0, cpu), level(2, 10, 9.5, cpu))
+    assert saturated(measured) is None
+    flat = " ".join(report(measured).split())
+    assert "Where it saturates: not within these levels" in flat
+    assert "1x fell short too" in flat
 
 
 def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
@@ -192,7 +197,8 @@ def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     assert "| 1x | 5 | 5.0 | 90 / 200 / 400 |" in text
     assert "| 10x | 50 | 15.0 | 90 / 4000 / 8000 |" in text
     flat = " ".join(text.split())  # the paragraphs are wrapped
-    assert "Where it saturates: at 10x (offered 50 requests/s, delivered 15.0" in flat
+    assert "Where it saturates: at 10x, offered 50 requests/s, it delivered 15.0 (users wait" in flat
+    assert "p95 4000 ms. The limit was" in flat
     assert "The limit was the CPU the stack got" in flat
     assert "would fill moto's one core first, near 30 requests/s" in flat
     assert "2 x POST /carts: 503" in text
