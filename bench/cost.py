@@ -1001,10 +1001,14 @@ class Result:
 LINE_COUNTS = (1, 3, 5, 20)
 
 
-def run(workload: Workload | None = None) -> Result:
+def run(workload: Workload | None = None, line_counts: Sequence[int] = LINE_COUNTS) -> Result:
+    """Every operation, a checkout of each of ``line_counts`` lines (the workload's among them), and
+    the cold-start requests, on a fresh in-process stack."""
     from local.stack.inprocess import in_process_stack  # noqa: PLC0415
 
     workload = workload or Workload()
+    if workload.lines not in line_counts:
+        raise ValueError(f"the workload's {workload.lines} lines must be among {line_counts}")
     with in_process_stack() as stack:
         # As deployed: INFO logs and EMF metrics on (the local stack turns both down).
         os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"
@@ -1015,7 +1019,7 @@ def run(workload: Workload | None = None) -> Result:
             stocked = setup(session)
             operations(session, stocked)
             by_lines = {
-                lines: checkout_journey(session, stocked, lines, f"bench-{lines}") for lines in LINE_COUNTS
+                lines: checkout_journey(session, stocked, lines, f"bench-{lines}") for lines in line_counts
             }
             cold = cold_starts(session, stocked)
         own = meter.own_ms()
