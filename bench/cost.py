@@ -10,7 +10,7 @@ a time, so every projector and policy step is a row of its own.
 
 The monthly estimate multiplies the measured units by the stated workload and the prices in
 ``PRICES`` (one place, each with its source). Lambda durations are modelled, not measured on AWS:
-the handler's own time measured here (wall time minus time inside AWS calls), scaled to the CPU share
+the handler's own time measured here (CPU time outside AWS calls), scaled to the CPU share
 of its memory size, plus an assumed latency per AWS request (``AWS_CALL_MS``).
 """
 
@@ -73,7 +73,8 @@ class Price:
 
     def label(self) -> str:
         per = {1e6: "per million", 1e4: "per 10,000", 1.0: "per"}.get(self.per, f"per {self.per:g}")
-        return f"${self.usd:g} {per} {self.unit}"
+        whole, _, cents = f"{self.usd:.10f}".rstrip("0").partition(".")
+        return f"${whole}.{cents.ljust(2, '0')} {per} {self.unit}"
 
 
 PRICES: dict[str, Price] = {
@@ -177,8 +178,8 @@ class Invocation:
     function: str
     http: bool
     event_types: tuple[str, ...]
-    seconds: float
-    aws_seconds: float
+    seconds: float  # CPU time of the invocation (this thread), so other load on the machine does not count
+    aws_seconds: float  # of which inside AWS calls (moto, and the meter's own reads)
     aws_ms_model: float
     log_bytes: int
     log_lines: int
@@ -313,7 +314,7 @@ class Meter:
         log_bytes, log_lines = self.log.bytes, self.log.lines
         aws_seconds, aws_ms = self._aws_seconds, self._aws_ms_model
         self.log.function = function
-        started = time.perf_counter()
+        started = time.thread_time()
         try:
             return original(invoker, function, event)
         finally:
@@ -322,7 +323,7 @@ class Meter:
                     function,
                     "requestContext" in event,
                     _event_types(event),
-                    time.perf_counter() - started,
+                    time.thread_time() - started,
                     self._aws_seconds - aws_seconds,
                     self._aws_ms_model - aws_ms,
                     self.log.bytes - log_bytes,
@@ -333,7 +334,7 @@ class Meter:
             self._seen.add(function)
 
     def own_ms(self) -> dict[str, float]:
-        """Each function's median own time (wall time outside AWS calls), warm invocations only."""
+        """Each function's median own time (CPU time outside AWS calls), warm invocations only."""
         times: dict[str, list[float]] = {}
         for invocation in self.invocations:
             if not invocation.first:
@@ -361,7 +362,7 @@ class Meter:
         if not functions:
             return self._original(client, operation, params)
         service = client.meta.service_model.service_name
-        started = time.perf_counter()
+        started = time.thread_time()
         self._aws_ms_model += AWS_CALL_MS.get(f"{service}:{operation}", AWS_CALL_MS.get(service, 10.0))
         try:
             if service == "dynamodb":
@@ -370,7 +371,7 @@ class Meter:
             self.requests.append(request)
             return self._original(client, operation, params)
         finally:
-            self._aws_seconds += time.perf_counter() - started
+            self._aws_seconds += time.thread_time() - started
 
     def _get(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         assert self._original is not None
@@ -1106,10 +1107,16 @@ def cold_table(cold: Mapping[str, Counter[str]]) -> str:
     return "\n".join(rows)
 
 
+def _amount(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:,.2f} M"
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.3g}"
+
+
 def month_table(bill: Sequence[Line]) -> str:
     rows = ["| Item | Units a month | Price | Cost a month |", "|---|---:|---|---:|"]
     rows += [
-        f"| {line.item} | {line.units:,.4g} {line.unit} | {line.price.label()} | ${line.cost:,.2f} |"
+        f"| {line.item} | {_amount(line.units)} {line.unit} | {line.price.label()} | ${line.cost:,.2f} |"
         for line in bill
     ]
     total = sum(line.cost for line in bill)
@@ -1119,9 +1126,11 @@ def month_table(bill: Sequence[Line]) -> str:
 
 def per_unit(sample: Sample, billed_ms: Callable[[Invocation], float]) -> str:
     ms = sum(billed_ms(i) for i in sample.invocations)
+    invocations, requests = len(sample.invocations), sample.http_requests
     return (
-        f"{_units(sample.wcu + sample.index_wcu)} WRU, {_units(sample.rcu)} RRU, {len(sample.invocations)}"
-        f" invocations ({ms:g} ms modelled), {sample.http_requests} HTTP requests"
+        f"{_units(sample.wcu + sample.index_wcu)} WRU, {_units(sample.rcu)} RRU, {invocations}"
+        f" invocation{'s' * (invocations != 1)} ({ms:g} ms modelled), {requests} HTTP"
+        f" request{'s' * (requests != 1)}"
     )
 
 
@@ -1177,7 +1186,7 @@ def report(result: Result, workload: Workload | None = None) -> str:
             "",
             _paragraph(
                 "**Lambda ms (model)**: each function's own time measured here (the median of its warm",
-                "invocations: wall time outside AWS calls), stretched to the CPU share of its `MemorySize`",
+                "invocations: CPU time outside AWS calls), stretched to the CPU share of its `MemorySize`",
                 f"(x {FULL_VCPU_MB}/1024 at 1,024 MB), plus an assumed latency per AWS request ({latency}).",
                 f"Own time, ms: {own}.",
             ),

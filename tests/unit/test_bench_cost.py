@@ -239,6 +239,9 @@ def test_prices_are_the_post_november_2024_on_demand_ones_each_with_a_source() -
     assert PRICES["wru"].of(1e6) == 0.625
     assert PRICES["rru"].of(1e6) == 0.125
     assert all(price.source.startswith("https://aws.amazon.com/") for price in PRICES.values())
+    assert PRICES["wru"].label() == "$0.625 per million write request units"
+    assert PRICES["lambda_duration"].label() == "$0.0000133334 per GB-s (arm64)"
+    assert PRICES["secret"].label() == "$0.40 per secret-month"
 
 
 def test_template_facts_alarms_point_in_time_recovery_and_access_logs(template: Template) -> None:
