@@ -584,7 +584,9 @@ class Session:
         status: int,
         headers: Mapping[str, str] | None = None,
         as_user: str | None = "admin",
+        deliver: bool = True,
     ) -> Any:
+        """One request, recorded as a row, then (``deliver``) every consequence as rows of their own."""
         self._chill()
         mark = self.meter.mark()
         response = self.stack.request(api, method, path, body, headers, as_user=as_user)
@@ -592,7 +594,8 @@ class Session:
             raise RuntimeError(f"{label}: expected {status}, got {response.status}: {response.body!r}")
         if self.record:
             self.rows.append(Row(label, self.route_of(api, method, path), self.meter.since(mark)))
-        self.deliver()
+        if deliver:
+            self.deliver()
         return response
 
     def command(self, label: str, method: str, path: str, body: Any = None, **options: Any) -> Any:
@@ -717,6 +720,16 @@ def operations(session: Session, stocked: Sequence[str]) -> None:
         gone = s.command("", "POST", "/products", product("CUP-3", "Mug"), status=201).json()["productId"]
     s.command(
         "Discontinue a product (leaves the listings)", "POST", f"/products/{gone}/discontinue", status=200
+    )
+    # A product's row is fed by two streams (product, stock): both in one batch.
+    price = {"amount": 1499, "currency": "EUR"}
+    s.command("Change a price, then ...", "PUT", f"/products/{pid}/price", price, status=200, deliver=False)
+    s.command(
+        "... receive stock: one batch for one row",
+        "POST",
+        f"/products/{pid}/stock",
+        {"quantity": 1},
+        status=200,
     )
 
     # -- catalog queries (CatalogQueries)

@@ -120,3 +120,13 @@ def test_the_report_states_the_workload_the_formula_and_a_total(result: cost.Res
     assert "**Formula.**" in text
     assert f"**Total: ${sum(line.cost for line in bill):,.2f} a month**" in text
     assert all(line.cost >= 0 for line in bill)
+
+
+def test_a_price_change_and_a_stock_receipt_of_one_product_reach_its_row_in_one_batch(
+    result: cost.Result,
+) -> None:
+    step = step_after(result, "... receive stock: one batch for one row", "CatalogProjector").sample
+
+    assert len(step.invocations) == 1
+    assert step.event_types() == ["ProductPriceChanged", "StockReceived"]
+    assert step.count("dynamodb", "GetItem") >= 2  # the parked streams, then the row
