@@ -562,7 +562,7 @@ class Session:
         self.meter = meter
         self.rows: list[Row] = []
         self.record = True
-        #: Every function starts cold: its cached clients, settings and secrets forgotten first.
+        #: True: every request and every delivery starts cold (cached clients, settings, secrets forgotten).
         self.cold = False
         self._routes = {api: HttpApiRoutes(stack.template.routes_of(api)) for api in stack.template.http_apis}
 
