@@ -433,6 +433,22 @@ def stack_table(runs: list[tuple[str, StackRun]]) -> str:
     return "\n".join(lines)
 
 
+def section() -> str:
+    """The in-process measurement as a docs/performance.md section (for ``bench/__main__.py``)."""
+    return "\n".join(
+        [
+            "## Projector writes per event: coalescing per read row",
+            "",
+            "CatalogProjector's ProductsView requests in process on moto, each stream alone (before) and",
+            "the streams of a row together (after); WCU from item sizes, plus the `ByCategory` and",
+            "`ByName` index writes. The local-stack figures (batching window 0 and 1 s) and what they",
+            "mean: docs/architecture.md, *Coalescing: what it saves* (`python -m bench.coalescing`).",
+            "",
+            in_process_table(run_in_process()),
+        ]
+    )
+
+
 def main() -> None:
     print(in_process_table(run_in_process()))
     print()
