@@ -21,6 +21,8 @@ from shop.catalog.projection import ProductsProjection
 from shop.errors import DependencyUnavailable
 from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from shop.eventstore.upcasting import AS_STORED
+from shop.operations.parking import Failure, InMemoryParkingLot
 from shop.operations.rebuild import CountingTable, Rebuild
 from shop.projection.engine import Changes, GapNotFilled, ProjectionEngine, Row, Target
 from shop.streams import projector_handler
@@ -274,6 +276,49 @@ def test_an_unreachable_table_fails_every_stream_of_the_write_without_trying_eac
     assert all(isinstance(outcomes[s], DependencyUnavailable) for s in ("thing-1", "stuff-1"))
     assert table.writes == [("version", "stuffVersion")]
     assert table.rows == {}
+
+
+def two_stream_records(store: InMemoryEventStore, *streams: str) -> list[dict[str, Any]]:
+    """One commit on each of ``streams``, in order, as stream records."""
+    records = []
+    for stream_id in streams:
+        commit(store, stream_id)
+        records.append(stream_record(store.commits[-1], len(records) + 1))
+    return records
+
+
+def test_a_parked_stream_of_the_row_is_parked_behind_and_the_other_written_alone(store, table) -> None:
+    lot = InMemoryParkingLot("TwoStreams", now=lambda: "2030-01-01T00:00:00.000000Z")
+    thing, stuff, thing2 = two_stream_records(store, "thing-1", "stuff-1", "thing-1")
+    lot.park("stuff-1", [stuff], Failure("Poison: stuff-1 v1", "2030-01-01T00:00:00.000000Z", "x", 1))
+    commit(store, "stuff-1")  # version 2, delivered behind the parked version 1
+    more_stuff = stream_record(store.commits[-1], 9)
+    handler = projector_handler(
+        lambda: ProjectionEngine(TwoStreams(), table, store), lambda: lot, source=AS_STORED
+    )
+
+    response = handler({"Records": [thing, more_stuff, thing2]}, LambdaContext("TwoStreams"))
+
+    assert response == {"batchItemFailures": []}
+    assert [r.version for r in lot.stream("stuff-1").records] == [1, 2]  # type: ignore[union-attr]
+    assert table.writes == [("version",)]
+    assert table.get(KEY) == {"id": "1", "applied": [1, 2], "version": 2}
+
+
+def test_a_stream_that_fails_in_the_batch_fails_its_records_only_and_its_row_mate_is_written(
+    store, table
+) -> None:
+    thing, stuff, thing2, stuff2 = two_stream_records(store, "thing-1", "stuff-1", "thing-1", "stuff-1")
+    handler = projector_handler(
+        lambda: ProjectionEngine(TwoStreams(failing={"stuff-1"}), table, store), source=AS_STORED
+    )
+
+    response = handler({"Records": [thing, stuff, thing2, stuff2]}, LambdaContext("TwoStreams"))
+
+    failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+    assert failed == [stuff["dynamodb"]["SequenceNumber"], stuff2["dynamodb"]["SequenceNumber"]]
+    assert table.writes == [("version",)]
+    assert table.get(KEY) == {"id": "1", "applied": [1, 2], "version": 2}
 
 
 # --- through the projector handler: ProductsView, the row of a product and its stock -------------
