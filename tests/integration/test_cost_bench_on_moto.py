@@ -129,4 +129,5 @@ def test_a_price_change_and_a_stock_receipt_of_one_product_reach_its_row_in_one_
 
     assert len(step.invocations) == 1
     assert step.event_types() == ["ProductPriceChanged", "StockReceived"]
-    assert step.count("dynamodb", "GetItem") >= 2  # the parked streams, then the row
+    assert step.count("dynamodb", "GetItem") == 2  # the parked streams, then the row (once)
+    assert step.count("dynamodb", "UpdateItem") == 1  # the row's two streams in one write
