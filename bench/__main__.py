@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import checkout, cost, imports, localstack, page, rebuild
+from bench import checkout, coalescing, cost, imports, localstack, page, rebuild
 from bench.load import report as load_report
 from bench.load import run as load_run
 
@@ -115,6 +115,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "localstack": section_localstack,
     "checkout": section_checkout,
     "rebuild": section_rebuild,
+    "coalescing": coalescing.section,
     "load": section_load,
 }
 
