@@ -261,7 +261,8 @@ def host_architecture() -> str:
 
 def sam_build(architecture: str) -> Path:
     """``sam build`` of template.yaml into the bench's own build dir (cached); the build dir."""
-    build_dir = BENCH_DIR / f"build-{architecture}"
+    # One directory per architecture: sam writes its build.toml (the cache's key) next to the build dir.
+    build_dir = BENCH_DIR / architecture / "build"
     bin_dir = Path(sys.executable).parent
     built = subprocess.run(
         [
@@ -272,7 +273,7 @@ def sam_build(architecture: str) -> Path:
             "--build-dir",
             str(build_dir),
             "--cache-dir",
-            str(BENCH_DIR / f"cache-{architecture}"),
+            str(BENCH_DIR / architecture / "cache"),
             "--cached",
             "--parameter-overrides",
             f"Architecture={architecture}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import textwrap
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -129,17 +130,37 @@ def report() -> str:
     typed = sorted(str(p.relative_to(python)) for p in python.rglob("py.typed"))
     unreachable = unreachable_modules(python, template)
 
+    other = measure("other", python.parent, sorted(python.rglob("*-x86_64-linux-gnu.so")))
+    unreachable_files = [python.joinpath(*module.split(".")).with_suffix(".py") for module in unreachable]
+    unreachable_size = measure("unreachable", python.parent, [p for p in unreachable_files if p.exists()])
+    layer_line = (
+        f"**ShopLayer: {kib(layer.unzipped)} unzipped, {kib(layer.zipped)} zipped** ({layer.files} files,"
+        f" `.pyc` included; without them {kib(without_bytecode.unzipped)} / {kib(without_bytecode.zipped)})."
+        f" Without what the runtime already has: {kib(without_runtime.unzipped)} /"
+        f" {kib(without_runtime.zipped)}. The x86_64 extensions an arm64 function never loads:"
+        f" {kib(other.unzipped)} / {kib(other.zipped)} (make is not told the architecture, so the layer"
+        " holds both: docs/decisions.md, Packaging)."
+    )
+    runtime_line = (
+        f"The boto3 stack the runtime already has ({', '.join(s.name for s in runtime)}) is"
+        f" {kib(sum(s.unzipped for s in runtime))} unzipped and {kib(sum(s.zipped for s in runtime))}"
+        " zipped of the layer; why it ships anyway is in docs/decisions.md (Packaging)."
+    )
+    checks = (
+        "Checks: test code, type stubs and requirements files in the artifacts: "
+        + (", ".join(f"`{f}`" for f in found) if found else "**none**")
+        + f". `py.typed` markers (empty files, kept): {len(typed)}. `shop` modules no handler imports,"
+        " even lazily, which ship because the layer's `shop` package is also what `shopctl`, the local"
+        f" stack and the tests import ({kib(unreachable_size.unzipped)} of source): "
+        + ", ".join(f"`{m}`" for m in unreachable)
+        + ". Dropping them would need a test that no function imports them at run time."
+    )
     lines = [
         "| Function artifact | files | unzipped | zipped |",
         "|---|---:|---:|---:|",
         *(f"| {s.name} | {s.files} | {kib(s.unzipped)} | {kib(s.zipped)} |" for s in functions),
         "",
-        (
-            f"**ShopLayer: {kib(layer.unzipped)} unzipped, {kib(layer.zipped)} zipped** ({layer.files}"
-            f" files, `.pyc` included; without them {kib(without_bytecode.unzipped)} /"
-            f" {kib(without_bytecode.zipped)}). Without what the runtime already has:"
-            f" {kib(without_runtime.unzipped)} / {kib(without_runtime.zipped)}."
-        ),
+        _fill(layer_line),
         "",
         "| Layer, by top-level package | in the runtime | files | unzipped | zipped |",
         "|---|:---:|---:|---:|---:|",
@@ -149,22 +170,12 @@ def report() -> str:
             for s in split
         ),
         "",
-        (
-            f"The boto3 stack the runtime already has ({', '.join(s.name for s in runtime)}) is"
-            f" {kib(sum(s.unzipped for s in runtime))} unzipped and {kib(sum(s.zipped for s in runtime))}"
-            " zipped of the layer; why it ships anyway is in docs/decisions.md (Packaging). Both"
-            " architectures' compiled extensions ship (pydantic_core, wrapt): make is not told the"
-            " architecture."
-        ),
+        _fill(runtime_line),
         "",
-        "Checks: test code, type stubs and requirements files in the artifacts: "
-        + (", ".join(f"`{f}`" for f in found) if found else "**none**")
-        + ". `py.typed` markers (empty files, kept): "
-        + str(len(typed))
-        + ". `shop` modules no handler imports, even lazily (the shipped layer is the one `shop` package"
-        " that `shopctl`, the local stack and the tests import as well): "
-        + ", ".join(f"`{m}`" for m in unreachable)
-        + ". They are small; dropping them from the layer would need a test that no function imports"
-        " them at run time.",
+        _fill(checks),
     ]
     return "\n".join(lines)
+
+
+def _fill(text: str) -> str:
+    return textwrap.fill(text, 100, break_on_hyphens=False, break_long_words=False)
