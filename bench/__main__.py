@@ -61,7 +61,10 @@ def section_coldstart() -> str:
                 f" median (min-max) of {coldstart.RUNS} runs interleaved with the baseline's"
                 f" ({coldstart.BEFORE_RUNS} for the build without bytecode and for boto3 from the runtime)."
                 f" Built and measured on {architecture} (this machine runs no arm64); the layer is the same"
-                " for both.",
+                " for both. Under Tracing Active the X-Ray SDK records (Lambda's trace header says"
+                " `Sampled=1`) and sends its segments over UDP to a daemon address nobody listens on. A"
+                " sample that changes state may answer differently after its first run (a cancelled"
+                " order: 409).",
                 100,
             ),
             "",
