@@ -16,33 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import catalog, checkout, coldstart, localstack, packages, rebuild
+from bench import checkout, coldstart, cost, localstack, packages, rebuild
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
-def section_catalog() -> str:
-    return "\n".join(
-        [
-            "## Catalog operations: requests and capacity",
-            "",
-            "Each operation runs through its real Lambda handler against moto; every DynamoDB request the",
-            "handler makes is recorded, and capacity is computed from the sizes of the items written and",
-            "read (DynamoDB's sizing rules; moto's own `ConsumedCapacity` is a constant). Reads by command",
-            "handlers are strongly consistent; Query API reads are eventually consistent (half price).",
-            "Projector writes also update the `ByCategory` and `ByName` indexes (1 WCU each per change of an",
-            "indexed row), which this table does not add.",
-            "",
-            catalog.table(catalog.run()),
-            "",
-            "Read this as: every command is **one write request**; a single-stream one costs **1 WCU**",
-            "(one item per commit), plus one strongly consistent `Query` per stream it loads. Receiving",
-            "stock is a transaction, the stock commit plus a check that the product did not change (its",
-            "rule spans two streams): 4 WCU. A product's load also asks for its snapshot (0.5 RCU); its",
-            "cost grows with the stream's length only up to a snapshot, taken every 50 events: then it",
-            "reads the snapshot and at most 50 events (last rows; docs/snapshots.md).",
-        ]
-    )
+def section_cost() -> str:
+    return cost.report(cost.run())
 
 
 def section_coldstart() -> str:
@@ -117,11 +97,9 @@ def section_localstack() -> str:
 def section_checkout() -> str:
     return "\n".join(
         [
-            "## Checkout: requests, capacity and time to confirmation",
+            "## Checkout: time to confirmation",
             "",
-            "Every step of a checkout of 1, 5 and 20 lines (2 units each), through the real handlers on",
-            "moto; the reservation step is one `TransactWriteItems` over every stock stream plus the",
-            "reservation stream (2 WCU per item, as transactions cost).",
+            "What a checkout costs, step by step and by its number of lines, is in the cost section.",
             "",
             checkout.run(),
         ]
@@ -160,7 +138,7 @@ def section_rebuild() -> str:
 
 
 SECTIONS: dict[str, Callable[[], str]] = {
-    "catalog": section_catalog,
+    "cost": section_cost,
     "coldstart": section_coldstart,
     "packages": section_packages,
     "localstack": section_localstack,

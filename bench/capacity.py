@@ -138,3 +138,119 @@ class RecordingClient:
             sizes = [item_size(item) for item in response.get("Items", [])]
             return Call(operation, rcu=read_units(sum(sizes), consistent=consistent), item_bytes=sizes)
         return Call(operation)
+
+
+# ---------------------------------------------------------------- the whole rule set, indexes included
+#
+# ``bench.cost`` records every request a function makes, with the items it touched as they were before
+# and after (read back, uncounted), and prices it with the functions below. Sources: DynamoDB
+# Developer Guide, "Read/write capacity mode" (item sizes, 4 KB reads, 1 KB writes, transactions x2,
+# UpdateItem/PutItem: the larger of the item before and after), "Condition expressions" (a write whose
+# condition fails still consumes write units for the existing item, at least 1) and "Global secondary
+# indexes: provisioned throughput considerations" (index writes:
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes).
+
+Item = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index as the template declares it."""
+
+    name: str
+    keys: tuple[str, ...]
+    projection: str = "ALL"  # ALL, KEYS_ONLY or INCLUDE
+    included: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    keys: tuple[str, ...]
+    indexes: tuple[Index, ...] = ()
+
+    @classmethod
+    def from_template(cls, name: str, properties: Mapping[str, Any]) -> TableSchema:
+        """``properties``: an ``AWS::DynamoDB::Table``'s, as in template.yaml."""
+        indexes = tuple(
+            Index(
+                index["IndexName"],
+                tuple(k["AttributeName"] for k in index["KeySchema"]),
+                index.get("Projection", {}).get("ProjectionType", "KEYS_ONLY"),
+                tuple(index.get("Projection", {}).get("NonKeyAttributes", ())),
+            )
+            for index in properties.get("GlobalSecondaryIndexes", ())
+        )
+        return cls(name, tuple(k["AttributeName"] for k in properties["KeySchema"]), indexes)
+
+    def key_of(self, item: Item) -> dict[str, Any]:
+        return {name: item[name] for name in self.keys}
+
+
+def projected(item: Item | None, table: TableSchema, index: Index) -> Item | None:
+    """The index entry of ``item``, or None if the item is not in the (sparse) index."""
+    if item is None or not all(key in item for key in index.keys):
+        return None
+    if index.projection == "ALL":
+        return item
+    kept = {*table.keys, *index.keys, *(index.included if index.projection == "INCLUDE" else ())}
+    return {name: value for name, value in item.items() if name in kept}
+
+
+def index_writes(before: Item | None, after: Item | None, table: TableSchema, index: Index) -> list[int]:
+    """Sizes of the index writes a table write makes (each costs ``write_units`` of its size).
+
+    Absent before and after: none. Put into the index (an indexed attribute now defined) or deleted
+    from it (one removed): one. An index key attribute changed: two, a delete and a put. Only
+    projected attributes changed: one. Nothing the index holds changed: none.
+    """
+    old, new = projected(before, table, index), projected(after, table, index)
+    if old is None and new is None:
+        return []
+    if old is None:
+        return [item_size(new or {})]
+    if new is None:
+        return [item_size(old)]
+    if any(old[key] != new[key] for key in index.keys):
+        return [item_size(old), item_size(new)]
+    return [item_size(new)] if dict(old) != dict(new) else []
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item a request wrote (or tried to): ``kind`` is put, update, delete or check."""
+
+    table: TableSchema
+    kind: str
+    before: Item | None
+    after: Item | None
+    failed: bool = False
+    transactional: bool = False
+
+
+def table_write_units(write: ItemWrite) -> int:
+    """Write units on the table: the larger of the item before and after (a delete, a condition
+    check or a failed condition: the existing item, at least 1); doubled in a transaction."""
+    if write.failed or write.kind in ("delete", "check"):
+        size = item_size(write.before or {})
+    else:
+        size = max(item_size(write.before or {}), item_size(write.after or {}))
+    return write_units(size) * (2 if write.transactional else 1)
+
+
+def index_write_units(write: ItemWrite) -> dict[str, int]:
+    """Write units on each index the write changed (none for a failed write or a check)."""
+    if write.failed or write.kind == "check":
+        return {}
+    units = {
+        index.name: sum(
+            write_units(size) for size in index_writes(write.before, write.after, write.table, index)
+        )
+        for index in write.table.indexes
+    }
+    return {name: value for name, value in units.items() if value}
+
+
+def query_read_units(items: list[Item], *, consistent: bool) -> float:
+    """``Query``/``Scan``: the items read add up, then round up to 4 KB (an empty answer: 1 unit)."""
+    return read_units(sum(item_size(item) for item in items), consistent=consistent)

@@ -1,89 +1,18 @@
-"""The checkout, step by step: requests and capacity by number of lines, and time to confirmation.
-
-Capacity: every DynamoDB request of each step, through the real handlers on moto in process
-(``bench.capacity``). Time: on the local stack with default settings, from the checkout's 202 to
-``GET /orders/{id}`` first showing ``CONFIRMED`` (polled every 5 ms).
-"""
+"""Time to confirmation: on the local stack with default settings, from a checkout's 202 to
+``GET /orders/{id}`` first showing ``CONFIRMED`` (polled every 5 ms). What each step costs, by number
+of lines, is ``bench.cost``'s."""
 
 from __future__ import annotations
 
 import statistics
 import time
 import uuid
-from dataclasses import dataclass
 
-from bench.capacity import Recorder
-from bench.catalog import Measurement, expect, measure, recorded_stack
 from bench.localstack import CLIENTS, percentile, run_clients
 from local.stack.client import call
 from local.stack.process import start
-from local.stack.stack import Stack
 
-LINE_COUNTS = (1, 5, 20)
-STEPS = [
-    ("CartEventStore", "OrderIntakePolicy", "2. OrderIntakePolicy places the order"),
-    ("OrderEventStore", "StockReservationPolicy", "3. StockReservationPolicy reserves every line"),
-    ("CatalogEventStore", "OrderFulfilmentPolicy", "4. OrderFulfilmentPolicy confirms the order"),
-]
 CHECKOUTS = 150
-
-
-@dataclass
-class StepCost:
-    lines: int
-    steps: list[Measurement]
-
-    @property
-    def writes(self) -> int:
-        return sum(s.writes for s in self.steps)
-
-    @property
-    def wcu(self) -> float:
-        return sum(s.wcu for s in self.steps)
-
-    @property
-    def rcu(self) -> float:
-        return sum(s.rcu for s in self.steps)
-
-
-def _deliver(stack: Stack, table: str, function: str) -> None:
-    stack.poll_streams()
-    stack.drain([m for m in stack.mappings if m.subscription.table == table and m.function == function])
-
-
-def _steps(stack: Stack, recorder: Recorder, lines: int) -> StepCost:
-    products = []
-    for index in range(lines):
-        body = {
-            "sku": f"CK-{lines}-{index}",
-            "name": f"Item {index}",
-            "category": "bench",
-            "price": {"amount": 100, "currency": "EUR"},
-        }
-        product = expect(201, stack.command("POST", "/products", body)).json()["productId"]
-        expect(200, stack.command("POST", f"/products/{product}/stock", {"quantity": 1000}))
-        products.append(product)
-    stack.pump()
-    cart = expect(201, stack.command("POST", "/carts", {"customerId": "bench"})).json()["cartId"]
-    for product in products:
-        expect(200, stack.command("POST", f"/carts/{cart}/items", {"productId": product, "quantity": 2}))
-    stack.pump()
-    steps = [
-        measure(
-            recorder,
-            "1. POST /carts/{id}/checkout (CartCommands)",
-            lambda: expect(202, stack.command("POST", f"/carts/{cart}/checkout")),
-        )
-    ]
-    for table, function, label in STEPS:
-        steps.append(measure(recorder, label, lambda t=table, f=function: _deliver(stack, t, f)))
-    steps.append(measure(recorder, "5. Projectors (carts, orders, products)", stack.pump))
-    return StepCost(lines, steps)
-
-
-def capacity() -> list[StepCost]:
-    with recorded_stack() as (stack, recorder):
-        return [_steps(stack, recorder, lines) for lines in LINE_COUNTS]
 
 
 def time_to_confirmation() -> dict[str, float]:
@@ -149,41 +78,19 @@ def time_to_confirmation() -> dict[str, float]:
     }
 
 
-def report(costs: list[StepCost], timing: dict[str, float]) -> str:
-    lines = ["| Lines | Step | DynamoDB requests | Writes | WCU | RCU |", "|---:|---|---|---:|---:|---:|"]
-    for cost in costs:
-        for step in cost.steps:
-            requests = ", ".join(f"{op} x{n}" for op, n in step.requests.items())
-            cells = [
-                str(cost.lines),
-                step.operation,
-                requests,
-                str(step.writes),
-                f"{step.wcu:g}",
-                f"{step.rcu:g}",
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-        total = [
-            str(cost.lines),
-            "**whole checkout**",
+def report(timing: dict[str, float]) -> str:
+    return "\n".join(
+        [
+            "Time from checkout answered (202) to order `CONFIRMED` in the Query API, local stack,",
+            f"{int(timing['count'])} checkouts from {CLIENTS} clients, stream poll interval 100 ms",
+            "(four stream hops: cart -> order -> stock reservation -> order -> view):",
             "",
-            f"**{cost.writes}**",
-            f"**{cost.wcu:g}**",
-            f"**{cost.rcu:g}**",
+            "| p50 | p95 | p99 |",
+            "|---:|---:|---:|",
+            f"| {timing['p50']:.0f} ms | {timing['p95']:.0f} ms | {timing['p99']:.0f} ms |",
         ]
-        lines.append("| " + " | ".join(total) + " |")
-    lines += [
-        "",
-        "Time from checkout answered (202) to order `CONFIRMED` in the Query API, local stack,",
-        f"{int(timing['count'])} checkouts from {CLIENTS} clients, stream poll interval 100 ms (four stream",
-        "hops: cart -> order -> stock reservation -> order -> view):",
-        "",
-        "| p50 | p95 | p99 |",
-        "|---:|---:|---:|",
-        f"| {timing['p50']:.0f} ms | {timing['p95']:.0f} ms | {timing['p99']:.0f} ms |",
-    ]
-    return "\n".join(lines)
+    )
 
 
 def run() -> str:
-    return report(capacity(), time_to_confirmation())
+    return report(time_to_confirmation())

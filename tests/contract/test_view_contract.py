@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from shop.errors import BadRequest, NotFound
-from shop.views import CheckpointMoved, View
+from shop.views import CheckpointMoved, Move, View
 from shop.views.dynamodb import DynamoDBView
 from shop.views.memory import InMemoryView
 from tests.support.tables import create_table
@@ -63,6 +63,44 @@ def test_two_sources_share_a_row_without_touching_each_other(table: View) -> Non
         "name": "Mug",
         "version": 1,
     }
+
+
+def test_one_write_moves_both_checkpoints_of_a_row_and_both_are_its_condition(
+    table: InMemoryView | DynamoDBView,
+) -> None:
+    both = {"version": Move(0, 2), "stockVersion": Move(0, 1)}
+    table.update_many(KEY, {"name": "Mug", "available": 5}, both)
+    assert table.get(KEY) == {
+        "productId": "p-1",
+        "name": "Mug",
+        "version": 2,
+        "available": 5,
+        "stockVersion": 1,
+    }
+
+    stale = [
+        {"version": Move(1, 3), "stockVersion": Move(1, 2)},  # version is 2: stale
+        {"version": Move(2, 3), "stockVersion": Move(0, 2)},  # stockVersion exists: stale
+        {"version": Move(2, 3), "stockVersion": Move(2, 3)},  # stockVersion is 1: stale
+        {"version": Move(0, 3), "stockVersion": Move(1, 2)},  # version exists: stale
+    ]
+    for checkpoints in stale:
+        with pytest.raises(CheckpointMoved):
+            table.update_many(KEY, {"name": "Cup", "available": 4}, checkpoints)
+    assert table.get(KEY) == {
+        "productId": "p-1",
+        "name": "Mug",
+        "version": 2,
+        "available": 5,
+        "stockVersion": 1,
+    }
+
+    table.update_many(
+        KEY,
+        {"name": None, "available": 4, "stockVersion": 9},
+        {"version": Move(2, 3), "stockVersion": Move(1, 2)},
+    )
+    assert table.get(KEY) == {"productId": "p-1", "version": 3, "available": 4, "stockVersion": 2}
 
 
 def test_none_removes_an_attribute(table: View) -> None:
@@ -132,6 +170,59 @@ def test_a_dynamodb_projector_reads_the_store_and_writes_the_view(endpoint_dynam
         "available": 7,
         "stockVersion": 2,
     }
+
+
+def test_a_batch_of_a_product_and_its_stock_reads_and_writes_the_row_once_on_dynamodb(  # type: ignore[no-untyped-def]
+    endpoint_dynamodb, template
+) -> None:
+    from local.aws.functions import LambdaContext  # noqa: PLC0415
+    from shop.catalog.events import catalog_events  # noqa: PLC0415
+    from shop.catalog.projection import ProductsProjection  # noqa: PLC0415
+    from shop.eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+    from shop.eventstore.model import NewEvent  # noqa: PLC0415
+    from shop.projection.dynamodb import dynamodb_projection_engine  # noqa: PLC0415
+    from shop.streams import projector_handler  # noqa: PLC0415
+    from tests.support.histories import build_history, stream_record  # noqa: PLC0415
+
+    calls: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> object:
+            return getattr(endpoint_dynamodb, name)
+
+        def get_item(self, **request: object) -> object:
+            calls.append("GetItem")
+            return endpoint_dynamodb.get_item(**request)
+
+        def update_item(self, **request: object) -> object:
+            calls.append("UpdateItem")
+            return endpoint_dynamodb.update_item(**request)
+
+    history = build_history([("create", 0, 1), ("receive", 0, 5), ("price", 0, 2), ("reserve", 0, 2)])
+    events = create_table(endpoint_dynamodb, template, "CatalogEventStore")
+    view = create_table(endpoint_dynamodb, template, "ProductsView")
+    store = DynamoDBEventStore(endpoint_dynamodb, events)
+    for stream_id, commit in history.commits:
+        again = [NewEvent(e.type, e.data, e.schema_version, e.event_id, e.occurred_at) for e in commit]
+        store.append(stream_id, commit[0].version - 1, again, commit[0].metadata)
+    engine = dynamodb_projection_engine(
+        ProductsProjection(),
+        events_table=events,
+        view_table=view,
+        upcaster=catalog_events,
+        client=Recording(),  # type: ignore[arg-type]
+    )
+    records = [stream_record(commit, n) for n, commit in enumerate(history.commits)]
+    handler = projector_handler(lambda: engine, source=catalog_events)
+
+    assert handler({"Records": records}, LambdaContext("CatalogProjector")) == {"batchItemFailures": []}
+    assert calls == ["GetItem", "UpdateItem"]  # four commits of two streams: one read, one write
+    [row] = endpoint_dynamodb.scan(TableName=view)["Items"]
+    assert (row["version"], row["stockVersion"], row["available"]) == ({"N": "2"}, {"N": "2"}, {"N": "3"})
+
+    calls.clear()
+    assert handler({"Records": records}, LambdaContext("CatalogProjector")) == {"batchItemFailures": []}
+    assert calls == ["GetItem"]  # redelivered: read, nothing to write
 
 
 def test_rows_read_or_written_are_not_shared_with_the_caller(table: InMemoryView | DynamoDBView) -> None:

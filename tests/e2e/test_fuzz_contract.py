@@ -42,7 +42,7 @@ PENDING: dict[str, str] = {}
 MINIMUM = 1000
 SEED = os.environ.get("FUZZ_SEED", "20261127")
 #: Examples per operation: hypothesis's cases, and stateful sequences (up to 8 steps each).
-FUZZING = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+FUZZING = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 STATEFUL = 4 * FUZZING
 #: Reads first; a customer's carts before the admin's catalog changes (which discontinue products).
 RUNS = [("query", "admin"), ("query", "alice"), ("command", "alice"), ("command", "admin")]

@@ -19,6 +19,7 @@ The numbers of each run are printed (``pytest -rA`` shows them for passing runs)
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import threading
@@ -36,7 +37,8 @@ from local.stack.client import call
 from local.stack.process import StackProcess
 from tests.support.replay import Report, check, read_snapshot
 
-RUNS = 3
+#: Two runs per `make test` (fresh products each); STRESS_RUNS=10 make e2e for a longer hunt.
+RUNS = int(os.environ.get("STRESS_RUNS", "2"))
 CHECKOUTS = 30
 UNITS_PER_LINE = 8
 INITIAL_STOCK = 40

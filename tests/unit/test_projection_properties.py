@@ -26,18 +26,19 @@ class Crash(Exception):
 
 
 class CrashingTable(InMemoryView):
-    """Fails the n-th update from now (0 = never), like a Lambda timing out mid-batch."""
+    """Fails the n-th write from now (0 = never), like a Lambda timing out mid-batch; a write is one
+    ``update_many`` (a product and its stock together), which ``update`` (one stream) is too."""
 
     def __init__(self) -> None:
         super().__init__()
         self.crash_in = 0
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
+    def update_many(self, *args: Any, **kwargs: Any) -> None:
         if self.crash_in:
             self.crash_in -= 1
             if self.crash_in == 0:
                 raise Crash
-        super().update(*args, **kwargs)
+        super().update_many(*args, **kwargs)
 
 
 def deliver(handler: Any, records: list[dict[str, Any]]) -> bool:

@@ -2,8 +2,10 @@
 
 Records are handled with Powertools' ``BatchProcessor``. The first record of a source stream in a
 batch projects *all* of that stream's delivered events in one step (one read, one conditional
-write); the stream's later records share that outcome. A failed stream fails only its own
-records, so Lambda retries from the first of them and other aggregates keep moving.
+write), together with those of the batch's other streams that share its row (a product and its
+stock: still one read and one write); the streams' later records share their stream's outcome. A
+failed stream fails only its own records, so Lambda retries from the first of them and other
+aggregates keep moving.
 
 Every consumer names its ``source``: the upcaster of the service that owns the event store it
 reads (its ``EventRegistry``). Records are decoded through it, so projectors and policies see every
@@ -232,7 +234,14 @@ class ProjectionBatch:
                 self._delivered.setdefault(stream_id, []).extend(commit_events(record, source))
             except (KeyError, ValueError, TypeError, UnreadableEvent) as error:
                 self._broken.setdefault(stream_id, error)
+        #: The batch's streams by the row they project to, in the order of their first records.
+        self._rows: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        for stream_id in dict.fromkeys(stream_id_of(record) for record in records):
+            row = engine.row_of(stream_id)
+            if row is not None:
+                self._rows.setdefault(row, []).append(stream_id)
         self._outcome: dict[str, Exception | None] = {}
+        self._reported: set[str] = set()
         #: When the newest event this batch applied occurred (``ProjectionLag``).
         self.newest_applied: datetime | None = None
 
@@ -245,37 +254,62 @@ class ProjectionBatch:
 
     def handle(self, record: DynamoDBRecord) -> None:
         stream_id = stream_id_of(record.raw_event)
-        if stream_id in self._outcome:  # settled with the stream's first record in this batch
-            failure = self._outcome[stream_id]
-            if failure is not None:
-                raise EarlierRecordFailed(stream_id) from failure
+        if stream_id not in self._outcome:
+            self._settle_row(stream_id)
+        failure = self._outcome[stream_id]
+        if failure is None:
             return
-        failure = self._outcome[stream_id] = self._settle(stream_id)
-        if failure is not None:
-            raise failure
+        if stream_id in self._reported:  # the stream's first record in this batch carried the failure
+            raise EarlierRecordFailed(stream_id) from failure
+        self._reported.add(stream_id)
+        raise failure
 
-    def _settle(self, stream_id: str) -> Exception | None:
-        """Park or project every delivered event of the stream; the error if that failed."""
-        try:
-            if self._parked.park_behind(stream_id):
-                return None
-        except Exception as error:  # noqa: BLE001 - any failure fails this stream's records only
-            return error
-        if stream_id in self._broken:
-            return self._broken[stream_id]
-        delivered = self._delivered.get(stream_id, [])
-        try:
-            if delivered:  # what the projection logs carries the newest commit's keys
-                with self._log.event(max(delivered, key=_version_of)):
-                    self._engine.project(stream_id, delivered)
-        except Exception as error:  # noqa: BLE001
-            return error
-        for event in sorted(delivered, key=_version_of):
+    def _settle_row(self, stream_id: str) -> None:
+        """Park or project every delivered event of the stream and of the batch's other streams that
+        share its row (one read, one write: ``ProjectionEngine.project_together``); each stream's
+        outcome is the error it failed with, or ``None``."""
+        row = self._engine.row_of(stream_id)
+        delivered = self._to_project([stream_id] if row is None else self._rows[row])
+        first = next((events for events in delivered.values() if events), None)
+        if first is None:
+            self._outcome.update(dict.fromkeys(delivered))
+            return
+        try:  # what the projection logs carries the newest commit's keys (of the first stream)
+            with self._log.event(max(first, key=_version_of)):
+                outcomes = self._engine.project_together(delivered)
+        except Exception as error:  # noqa: BLE001 - unexpected: every stream of the row fails
+            outcomes = dict.fromkeys(delivered, error)
+        for member, failure in outcomes.items():
+            self._outcome[member] = failure
+            if failure is None:
+                self._projected(delivered[member])
+
+    def _to_project(self, streams: Iterable[str]) -> dict[str, list[RecordedEvent]]:
+        """The delivered events of those ``streams`` not settled yet that are neither parked (their
+        records are parked behind them now) nor broken (those fail)."""
+        delivered: dict[str, list[RecordedEvent]] = {}
+        for member in streams:
+            if member in self._outcome:
+                continue
+            try:
+                if self._parked.park_behind(member):
+                    self._outcome[member] = None
+                    continue
+            except Exception as error:  # noqa: BLE001 - any failure fails this stream's records only
+                self._outcome[member] = error
+                continue
+            if member in self._broken:
+                self._outcome[member] = self._broken[member]
+                continue
+            delivered[member] = self._delivered.get(member, [])
+        return delivered
+
+    def _projected(self, events: Sequence[RecordedEvent]) -> None:
+        for event in sorted(events, key=_version_of):
             self._log.handled(event, "event projected")
-        newest = max((event.occurred_at for event in delivered), default=None)
+        newest = max((event.occurred_at for event in events), default=None)
         if newest is not None and (self.newest_applied is None or newest > self.newest_applied):
             self.newest_applied = newest
-        return None
 
 
 class PolicyBatch:

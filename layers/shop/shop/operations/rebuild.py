@@ -11,7 +11,9 @@ in version order. Each page's commits are grouped by stream and handed to the **
   still the one read; a live projector that got there first makes the engine read the row again
   and apply only what is still missing, so nothing is skipped and a row written by both at the
   same time ends with every version applied once;
-* a gap (the scan read an older replica) is filled from the store with a consistent ``Query``.
+* a gap (the scan read an older replica) is filled from the store with a consistent ``Query``;
+* streams of a page that share a row (a product and its stock, when the scan put both in one
+  page) are written together, one read and one write (``ProjectionEngine.project_together``).
 
 So "in place" (repair: a lost table, deleted rows, records that went to an on-failure queue) and
 "into a fresh table" (a new view or a changed projection) are the same run: only the target table
@@ -49,7 +51,7 @@ from shop.eventstore.model import RecordedEvent
 from shop.eventstore.upcasting import AS_STORED, Upcaster
 from shop.projection.engine import ProjectionEngine
 from shop.views.dynamodb import DynamoDBView
-from shop.views.port import Changes, ReadTable, Row
+from shop.views.port import Changes, Checkpoints, ReadTable, Row
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -228,6 +230,11 @@ class CountingTable:
         with self._lock:
             self.writes += 1
 
+    def update_many(self, key: Mapping[str, str], changes: Changes, checkpoints: Checkpoints) -> None:
+        self._table.update_many(key, changes, checkpoints)
+        with self._lock:
+            self.writes += 1
+
 
 class Rebuild:
     """One rebuild run: ``scan`` in ``total_segments`` segments, each page through ``engine``."""
@@ -294,7 +301,7 @@ class Rebuild:
         try:
             for items, next_start in self._scan.pages(segment, self.total_segments, start):
                 streams = items_by_stream(items)
-                events = sum(self._apply(segment, stream_id, group) for stream_id, group in streams.items())
+                events = self._apply(segment, streams)
                 self.positions.save(segment, SegmentPosition(next_start, done=next_start is None))
                 page = PageDone(segment, sum(len(g) for g in streams.values()), events, len(streams))
                 with self._lock:
@@ -307,18 +314,25 @@ class Rebuild:
         except Exception as error:  # noqa: BLE001 - the scan failed: this segment stops, the others go on
             self._fail(segment, "", error)
 
-    def _apply(self, segment: int, stream_id: str, items: list[Item]) -> int:
-        """Project one stream's commits of a page; its events, or 0 if it failed (then reported)."""
-        with self._lock:
-            if stream_id in self._failed:
-                return 0
-        try:
-            events = decode_stream(items, self._upcaster)
-            self._engine.project(stream_id, events)
-        except Exception as error:  # noqa: BLE001 - one stream fails alone, as in a projector
-            self._fail(segment, stream_id, error)
-            return 0
-        return len(events)
+    def _apply(self, segment: int, streams: Mapping[str, list[Item]]) -> int:
+        """Project a page's commits, streams that share a row in one write; the events applied (a
+        stream that failed is reported and counts none)."""
+        decoded: dict[str, list[RecordedEvent]] = {}
+        for stream_id, items in streams.items():
+            with self._lock:
+                if stream_id in self._failed:
+                    continue
+            try:
+                decoded[stream_id] = decode_stream(items, self._upcaster)
+            except Exception as error:  # noqa: BLE001 - one stream fails alone, as in a projector
+                self._fail(segment, stream_id, error)
+        events = 0
+        for stream_id, failure in self._engine.project_together(decoded).items():
+            if failure is None:
+                events += len(decoded[stream_id])
+            else:
+                self._fail(segment, stream_id, failure)
+        return events
 
     def _fail(self, segment: int, stream_id: str, error: Exception) -> None:
         with self._lock:

@@ -6,6 +6,6 @@ writes through the same objects (``shop.projection.engine.ReadTable``). Two impl
 one contract by ``tests/contract/test_view_contract.py``.
 """
 
-from shop.views.port import Changes, CheckpointMoved, Page, ReadTable, Row, View
+from shop.views.port import Changes, CheckpointMoved, Checkpoints, Move, Page, ReadTable, Row, View
 
-__all__ = ["Changes", "CheckpointMoved", "Page", "ReadTable", "Row", "View"]
+__all__ = ["Changes", "CheckpointMoved", "Checkpoints", "Move", "Page", "ReadTable", "Row", "View"]

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from shop import ddb
 from shop.ddb import from_item, to_attribute, to_item
-from shop.views.port import Changes, CheckpointMoved, Page, Row, View
+from shop.views.port import Changes, CheckpointMoved, Checkpoints, Move, Page, Row, View
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,12 +77,28 @@ class DynamoDBView(View):
         self, key: Mapping[str, str], changes: Changes, checkpoint: str, expected: int, new: int
     ) -> None:
         """Apply ``changes`` and move ``checkpoint`` to ``new``, iff it is ``expected`` (0 = absent)."""
-        names: dict[str, str] = {"#cp": checkpoint}
-        values: dict[str, Any] = {":new": to_attribute(new)}
-        sets = ["#cp = :new"]
+        self.update_many(key, changes, {checkpoint: Move(expected, new)})
+
+    def update_many(self, key: Mapping[str, str], changes: Changes, checkpoints: Checkpoints) -> None:
+        """One ``UpdateItem``: ``changes``, and every checkpoint moved to its ``new``, on the condition
+        that each is at its ``expected`` (0 = absent): a writer that moved any of them since the row
+        was read makes it fail, whichever source stream it wrote."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        conditions: list[str] = []
+        for index, (checkpoint, move) in enumerate(checkpoints.items()):
+            names[f"#cp{index}"] = checkpoint
+            values[f":new{index}"] = to_attribute(move.new)
+            sets.append(f"#cp{index} = :new{index}")
+            if move.expected == 0:
+                conditions.append(f"attribute_not_exists(#cp{index})")
+            else:
+                conditions.append(f"#cp{index} = :expected{index}")
+                values[f":expected{index}"] = to_attribute(move.expected)
         removes = []
         for index, (name, value) in enumerate(changes.items()):
-            if name in key or name == checkpoint:
+            if name in key or name in checkpoints:
                 continue
             names[f"#a{index}"] = name
             if value is None:
@@ -91,23 +107,17 @@ class DynamoDBView(View):
                 values[f":v{index}"] = to_attribute(value)
                 sets.append(f"#a{index} = :v{index}")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        if expected == 0:
-            condition = "attribute_not_exists(#cp)"
-        else:
-            condition = "#cp = :expected"
-            values[":expected"] = to_attribute(expected)
         try:
             self._client.update_item(
                 TableName=self.table_name,
                 Key=to_item(key),
                 UpdateExpression=expression,
-                ConditionExpression=condition,
+                ConditionExpression=" AND ".join(conditions),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise CheckpointMoved(
-                    f"{self.table_name} {dict(key)}: {checkpoint} is not {expected}"
-                ) from None
+                expected = ", ".join(f"{name} is not {move.expected}" for name, move in checkpoints.items())
+                raise CheckpointMoved(f"{self.table_name} {dict(key)}: {expected}") from None
             raise

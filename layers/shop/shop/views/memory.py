@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shop.views.port import Changes, CheckpointMoved, Page, Row, View
+from shop.views.port import Changes, CheckpointMoved, Checkpoints, Move, Page, Row, View
 
 RowKey = tuple[tuple[str, str], ...]
 
@@ -62,18 +62,23 @@ class InMemoryView(View):
     def update(
         self, key: Mapping[str, str], changes: Changes, checkpoint: str, expected: int, new: int
     ) -> None:
+        self.update_many(key, changes, {checkpoint: Move(expected, new)})
+
+    def update_many(self, key: Mapping[str, str], changes: Changes, checkpoints: Checkpoints) -> None:
         with self._lock:
             row = self.rows.get(self._key(key))
-            current = int(row.get(checkpoint, 0)) if row else 0
-            if current != expected or (expected == 0 and row is not None and checkpoint in row):
-                raise CheckpointMoved(f"{checkpoint} is {current}, expected {expected}")
+            for checkpoint, move in checkpoints.items():
+                current = int(row.get(checkpoint, 0)) if row else 0
+                if current != move.expected or (move.expected == 0 and row is not None and checkpoint in row):
+                    raise CheckpointMoved(f"{checkpoint} is {current}, expected {move.expected}")
             updated = dict(row or key)
             for name, value in changes.items():
                 if value is None:
                     updated.pop(name, None)
                 else:
                     updated[name] = copy.deepcopy(value)
-            updated[checkpoint] = new
+            for checkpoint, move in checkpoints.items():
+                updated[checkpoint] = move.new
             self.rows[self._key(key)] = updated
 
 

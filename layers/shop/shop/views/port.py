@@ -78,6 +78,18 @@ class View(ABC):
         return row
 
 
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A checkpoint's move in a conditional write: from ``expected`` (0 = absent) to ``new``."""
+
+    expected: int
+    new: int
+
+
+#: Checkpoint attribute -> its move, for a write that advances several source streams of a row.
+Checkpoints = Mapping[str, Move]
+
+
 class CheckpointMoved(Exception):
     """The row's checkpoint was not the expected one: another writer got there first."""
 
@@ -92,6 +104,12 @@ class ReadTable(Protocol):
     ) -> None:
         """Apply ``changes`` and set ``checkpoint`` to ``new`` iff it is ``expected`` (0 = absent);
         else ``CheckpointMoved`` and nothing changes."""
+        ...
+
+    def update_many(self, key: Mapping[str, str], changes: Changes, checkpoints: Checkpoints) -> None:
+        """Apply ``changes`` and move every checkpoint in ``checkpoints`` to its ``new`` iff every one
+        of them is at its ``expected`` (0 = absent); else ``CheckpointMoved`` and nothing changes.
+        One write for several source streams of a row (``ProjectionEngine.project_together``)."""
         ...
 
 
