@@ -104,7 +104,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 checkov: $(CHECKOV_STAMP) ## checkov over template.yaml: zero failures; the only skips are in .checkov.yaml
 	@$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-build: $(STAMP) ## sam build: every function and the layer, for arm64 (ARCH=x86_64 to change)
+# The layer's Makefile (layers/shop/Makefile) compiles its bytecode with python3.13: the venv's, first on PATH.
+build: $(STAMP) ## sam build: every function, and the layer with its bytecode, for arm64 (ARCH=x86_64 to change)
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parameter-overrides Architecture=$${ARCH:-arm64}
 
 # The load generator (locust) and the plot (matplotlib) have their own venv: locust pins gevent and flask

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections import Counter
 
 import pytest
@@ -135,7 +136,40 @@ def test_functions_run_python_313_on_the_architecture_parameter(template: Templa
     assert template.globals["Architectures"] == [{"Ref": "Architecture"}]
     assert template.parameters["Architecture"] == "arm64"
     layer = template.resources["ShopLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/shop/Makefile: bytecode, both arches
+
+
+def test_the_layer_build_ships_bytecode_the_runtime_can_use_on_either_architecture(
+    template: Template,
+) -> None:
+    """What `sam build` runs for the layer, read from make's dry run (nothing is built or downloaded)."""
+    layer = template.resources["ShopLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shop"
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "build-ShopLayer", "ARTIFACTS_DIR=/artifacts"],
+        cwd=template.root / "layers" / "shop",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # The pyc magic number changes with each minor version: the runtime's (3.13) compiles, or nothing does.
+    assert "sys.version_info[:2] != (3, 13)" in dry_run
+    (compile_line,) = [line for line in dry_run.splitlines() if "compileall" in line]
+    # Unchecked hashes: zip's 2-second mtimes would make timestamp .pycs stale at random on a read-only /opt.
+    assert compile_line.startswith("python3.13 -m compileall ")
+    assert "--invalidation-mode unchecked-hash" in compile_line
+    assert compile_line.endswith('"/artifacts/python"')
+    # Wheels for the runtime, never built here; both architectures, as make is not told which one.
+    (install,) = [line for line in dry_run.splitlines() if "pip install" in line]
+    for option in (
+        "--only-binary=:all:",
+        "--implementation cp",
+        "--python-version 3.13",
+        "-r requirements.txt",
+    ):
+        assert option in install
+    assert "for arch in aarch64 x86_64; do" in dry_run
+    assert "--platform manylinux2014_$arch" in dry_run
 
 
 def test_samconfig_has_default_and_prod_environments(template: Template) -> None:
