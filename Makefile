@@ -1,7 +1,7 @@
 # The two commands that matter: `make run` and `make test`. Both set themselves up first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run reset rebuild redrive test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench mutate openapi clean
+.PHONY: help run reset rebuild redrive test lint format typecheck validate checkov unit emulation integration e2e fuzz build bench load mutate openapi clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -108,8 +108,22 @@ checkov: $(CHECKOV_STAMP) ## checkov over template.yaml: zero failures; the only
 build: $(STAMP) ## sam build: every function, and the layer with its bytecode, for arm64 (ARCH=x86_64 to change)
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parameter-overrides Architecture=$${ARCH:-arm64}
 
-bench: $(STAMP) ## Measure requests, capacity, import time, throughput and lag -> docs/performance.md
-	@$(BIN)/python -m bench
+# The load generator (locust) and the plot (matplotlib) have their own venv: locust pins gevent and flask
+# versions that clash with aws-sam-cli. The bench itself runs in .venv and calls into this one.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
+
+$(BENCH_STAMP): requirements-bench.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@echo "Installing locust and matplotlib into $(BENCH_VENV) ..."
+	@$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@rm -f $(BENCH_VENV)/.installed-* && touch $@
+
+bench: $(STAMP) $(BENCH_STAMP) ## Measure requests, capacity, import time, throughput, lag and load (+ plot) -> docs/performance.md
+	@BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench
+
+load: $(STAMP) $(BENCH_STAMP) ## Only the load section of make bench: locust at 1x-10x, latency and lag, its plot (5-8 min)
+	@BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench --only load
 
 # Mutation testing has its own venv: mutmut 3 needs a newer click than aws-sam-cli pins.
 MUTATE_VENV := .venv-mutate

@@ -16,9 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import checkout, coldstart, cost, localstack, packages, rebuild
+from bench import checkout, coalescing, coldstart, cost, localstack, packages, page, rebuild
+from bench.load import report as load_report
+from bench.load import run as load_run
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+#: The load section's plot, beside the page (the page links it by name).
+LOAD_PLOT = OUTPUT.parent / load_report.PLOT
 
 
 def section_cost() -> str:
@@ -137,6 +141,12 @@ def section_rebuild() -> str:
     )
 
 
+def section_load() -> str:
+    result = load_run.run()
+    load_run.plot(result, LOAD_PLOT)
+    return "\n".join(["## Load: locust against the local stack", "", load_report.report(result)])
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "cost": section_cost,
     "coldstart": section_coldstart,
@@ -144,24 +154,9 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "localstack": section_localstack,
     "checkout": section_checkout,
     "rebuild": section_rebuild,
+    "coalescing": coalescing.section,
+    "load": section_load,
 }
-
-
-def _sections(text: str) -> dict[str, str]:
-    """Markdown ``## `` sections by heading (the part before the first one under "")."""
-    sections: dict[str, str] = {}
-    heading = ""
-    for line in text.splitlines(keepends=True):
-        if line.startswith("## "):
-            heading = line.strip()
-        sections[heading] = sections.get(heading, "") + line
-    return sections
-
-
-def _merge(existing: str, fresh: str) -> str:
-    """Replace the sections ``fresh`` measured, keep the others as they were."""
-    merged = _sections(existing) | _sections(fresh)
-    return "".join(merged.values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"bench: {name} done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     text = "\n".join(parts) + "\n"
     if args.only and OUTPUT.exists():
-        text = _merge(OUTPUT.read_text(), text)
+        text = page.merge(OUTPUT.read_text(), text)
     if args.print:
         print(text)
     else:
