@@ -13,7 +13,7 @@ points are checked by name, never by time:
   the API Gateway event wrappers); an HTTP function never loads the parking lot, the projection
   engine, a policy or the stream code;
 * after the first invocation, the X-Ray SDK only with tracing on (and then it is loaded: the
-  check would otherwise pass without tracing anything).
+  check would otherwise pass without tracing anything), and it patched botocore only.
 
 Each kind also names modules it must load, so the checks fail when the handler is not loaded at all.
 """
@@ -181,7 +181,10 @@ with open(sample) as file, contextlib.redirect_stdout(io.StringIO()):
         answer = repr(getattr(module, attribute)(json.load(file), Context()))
     except Exception as error:
         answer = "raised " + type(error).__name__ + ": " + str(error)
-print(json.dumps({"imported": imported, "invoked": sorted(sys.modules), "answer": answer}))
+patcher = sys.modules.get("aws_xray_sdk.core.patcher")
+patched = sorted(patcher._PATCHED_MODULES) if patcher else []
+invoked = sorted(sys.modules)
+print(json.dumps({"imported": imported, "invoked": invoked, "answer": answer, "patched": patched}))
 """
 
 
@@ -255,3 +258,4 @@ def test_a_function_imports_only_what_it_uses(logical_id: str, tracing: bool, en
     assert loaded(invoked, NEVER) == []
     assert loaded(invoked, kind.never) == []
     assert bool(loaded(invoked, ("aws_xray_sdk",))) is tracing
+    assert modules["patched"] == (["botocore"] if tracing else [])  # not every library X-Ray knows
