@@ -108,7 +108,7 @@ def sample_of(logical_id: str) -> Path:
     """The function's first sample event without an Idempotency-Key (a keyed request is the one
     that may load Powertools' idempotency utility)."""
     samples = sorted((ROOT / "events" / logical_id).glob("*.json"))
-    plain = [path for path in samples if "Idempotency-Key" not in path.read_text()]
+    plain = [path for path in samples if "idempotency-key" not in path.read_text().lower()]
     assert plain, f"events/{logical_id}/ has no sample without an Idempotency-Key"
     return plain[0]
 
