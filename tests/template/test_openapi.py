@@ -1,17 +1,14 @@
-"""The OpenAPI documents (docs/openapi/): what the code and template.yaml say, complete, valid, and
-nothing a function loads at a cold start."""
+"""The OpenAPI documents (docs/openapi/): what the code and template.yaml say, complete and valid.
+No function loads the generator or the representation models: test_cold_start_imports.py."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
-from local import ROOT
 from local.aws.template import Template
 from local.openapi import OUTPUT, documents, file_name, render
 from shop.http import contract
@@ -305,23 +302,3 @@ def test_the_edge_reads_the_headers_the_documents_name() -> None:
     assert answer.headers[contract.CACHE_CONTROL] == contract.cache_control(
         contract.Kind.RESOURCE, public=False
     )
-
-
-def test_no_function_loads_the_generator_or_the_representations(template: Template) -> None:
-    """What only the documents need costs a Lambda cold start nothing: loading every handler imports
-    neither the generator nor the representation models (nor schemathesis)."""
-    handlers = [(f.logical_id, str(f.module_path), f.handler_attribute) for f in template.functions.values()]
-    script = f"""
-import sys
-sys.path[:0] = [{str(ROOT / "layers" / "shop")!r}, {str(ROOT)!r}]
-from local.aws.functions import load_module
-for logical_id, path, attribute in {handlers!r}:
-    getattr(load_module(logical_id, __import__("pathlib").Path(path)), attribute)
-only_for_documents = ("shop.http.openapi", ".representations", "schemathesis")
-print(sorted(m for m in sys.modules if any(part in m for part in only_for_documents)))
-"""
-    environment = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1", "PATH": ""}
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=True, cwd=ROOT
-    )
-    assert result.stdout.strip() == "[]", result.stdout

@@ -4,7 +4,6 @@ request from the commit its first run left (over the in-memory event store)."""
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from typing import Any
 
@@ -93,22 +92,6 @@ def test_a_replay_is_the_stored_answer_with_every_header_and_the_mark() -> None:
     }
     replay = idempotency.replayed(json.loads(json.dumps(stored)), object())  # type: ignore[arg-type]
     assert replay == {**stored, "headers": {**stored["headers"], "Idempotent-Replayed": "true"}}
-
-
-def test_importing_a_command_handler_leaves_powertools_idempotency_unloaded() -> None:
-    """Cold start: only a request with a key imports it (checked in a fresh interpreter)."""
-    import subprocess  # noqa: PLC0415
-
-    from local import ROOT  # noqa: PLC0415
-
-    script = (
-        "import sys, runpy; sys.path[:0] = ['layers/shop', '.'];"
-        "runpy.run_path('functions/catalog_commands/app.py');"
-        "print('shop.http.idempotency' in sys.modules,"
-        " any(m.startswith('aws_lambda_powertools.utilities.idempotency') for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "False"]
 
 
 # ---------------------------------------------------------------------------- commits carry the key

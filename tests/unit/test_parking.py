@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from local.aws.functions import LambdaContext
 from shop.eventstore.memory import InMemoryEventStore
@@ -29,7 +28,7 @@ from shop.operations.parking import (
     redrive,
 )
 from shop.projection.engine import ProjectionEngine, Row
-from shop.streams import EarlierRecordFailed, policy_handler, projector_handler
+from shop.streams import BatchFailed, EarlierRecordFailed, policy_handler, projector_handler
 from shop.views.memory import InMemoryView
 from tests.support.histories import stream_record
 from tests.unit.test_projection_engine import AppliedVersions
@@ -106,10 +105,10 @@ class World:
 
     def deliver(self, *records: dict[str, Any]) -> list[str]:
         """One batch through the Lambda handler; the sequence numbers it reported failed (all of
-        them when the handler raised: Powertools raises when every record failed)."""
+        them when the handler raised: it raises when every record failed)."""
         try:
             response = self.handler({"Records": list(records)}, LambdaContext(CONSUMER))
-        except BatchProcessingError:
+        except BatchFailed:
             return [sequence(record) for record in records]
         return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 

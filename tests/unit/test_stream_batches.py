@@ -12,7 +12,14 @@ from shop.eventstore.memory import InMemoryEventStore
 from shop.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from shop.eventstore.upcasting import AS_STORED
 from shop.projection.engine import ProjectionEngine
-from shop.streams import TIME_RESERVE_MS, _remaining_ms, policy_handler, projector_handler
+from shop.streams import (
+    TIME_RESERVE_MS,
+    BatchFailed,
+    _remaining_ms,
+    partial_batch_response,
+    policy_handler,
+    projector_handler,
+)
 from shop.views.memory import InMemoryView
 from tests.support.histories import stream_record
 from tests.unit.test_projection_engine import AppliedVersions
@@ -152,3 +159,35 @@ def test_a_failed_projection_fails_every_record_of_its_stream_and_no_other(broke
 def test_without_a_lambda_clock_a_batch_assumes_ample_time() -> None:
     assert _remaining_ms(object()) == 3 * TIME_RESERVE_MS == 18_000
     assert _remaining_ms(LambdaContext("Fn", timeout_seconds=2)) <= 2_000
+
+
+def test_when_every_record_fails_the_invocation_fails_with_the_first_records_error() -> None:
+    """As Powertools' BatchProcessor did: a function error, not a report naming every record, so
+    Lambda splits the batch (``BisectBatchOnFunctionError``) before it delivers it again."""
+    store = InMemoryEventStore()
+    records = [stream_record(commit(store, "thing-a", happened()), n) for n in range(2)]
+    engine = ProjectionEngine(PerThing(), FailingFor("a"), store)
+
+    with pytest.raises(BatchFailed, match="all 2 records failed; the first: Refused") as raised:
+        projector_handler(lambda: engine, source=AS_STORED)({"Records": records}, LambdaContext("Projector"))
+
+    assert isinstance(raised.value.__cause__, Refused)
+
+
+def test_a_partial_batch_response_names_each_failed_record_by_its_identifier_in_order() -> None:
+    messages = [{"messageId": f"m-{n}", "body": str(n)} for n in range(4)]
+
+    def handle(message: Any) -> None:
+        if message["body"] in {"1", "3"}:
+            raise Refused(message["messageId"])
+
+    response = partial_batch_response(messages, handle, lambda message: message["messageId"])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}]}
+
+
+def test_an_event_without_records_is_no_batch() -> None:
+    with pytest.raises(ValueError, match="no Records"):
+        projector_handler(
+            lambda: ProjectionEngine(PerThing(), InMemoryView(), InMemoryEventStore()), source=AS_STORED
+        )({"Records": []}, LambdaContext("Projector"))

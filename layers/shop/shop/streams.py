@@ -1,11 +1,11 @@
 """Lambda entry for DynamoDB Streams consumers: decode commits, group, report partial failures, park.
 
-Records are handled with Powertools' ``BatchProcessor``. The first record of a source stream in a
-batch projects *all* of that stream's delivered events in one step (one read, one conditional
-write), together with those of the batch's other streams that share its row (a product and its
-stock: still one read and one write); the streams' later records share their stream's outcome. A
-failed stream fails only its own records, so Lambda retries from the first of them and other
-aggregates keep moving.
+Records are handled one by one, in order, and failed records reported in Lambda's partial batch
+response (``partial_batch_response``). The first record of a source stream in a batch projects *all*
+of that stream's delivered events in one step (one read, one conditional write), together with those
+of the batch's other streams that share its row (a product and its stock: still one read and one
+write); the streams' later records share their stream's outcome. A failed stream fails only its own
+records, so Lambda retries from the first of them and other aggregates keep moving.
 
 Every consumer names its ``source``: the upcaster of the service that owns the event store it
 reads (its ``EventRegistry``). Records are decoded through it, so projectors and policies see every
@@ -40,9 +40,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from shop import telemetry
@@ -83,6 +80,12 @@ class EarlierRecordFailed(Exception):
 
 class MalformedRecord(Exception):
     """A stream record whose commit does not decode (not a commit of the event store's shape)."""
+
+
+class BatchFailed(Exception):
+    """Every record of the batch failed: the invocation fails, so Lambda delivers the whole batch
+    again (and, with ``BisectBatchOnFunctionError``, splits it first). The cause is the first
+    record's failure."""
 
 
 #: The condition a stream parked at once (a deterministic failure, no retries) is parked with.
@@ -146,7 +149,7 @@ class Policy(Protocol):
 
 
 class Batch(Protocol):
-    def handle(self, record: DynamoDBRecord) -> None:
+    def handle(self, record: StreamRecord) -> None:
         """Handle one record of the batch; raise if it failed (and must be delivered again)."""
         ...
 
@@ -252,8 +255,8 @@ class ProjectionBatch:
             record.get("eventName") == "INSERT" and engine.projection.target(stream_id_of(record)) is not None
         )
 
-    def handle(self, record: DynamoDBRecord) -> None:
-        stream_id = stream_id_of(record.raw_event)
+    def handle(self, record: StreamRecord) -> None:
+        stream_id = stream_id_of(record)
         if stream_id not in self._outcome:
             self._settle_row(stream_id)
         failure = self._outcome[stream_id]
@@ -334,8 +337,8 @@ class PolicyBatch:
         """Whether the record's commit holds an event the policy handles."""
         return bool(event_types_of(record) & policy.handles)
 
-    def handle(self, record: DynamoDBRecord) -> None:
-        stream_id = stream_id_of(record.raw_event)
+    def handle(self, record: StreamRecord) -> None:
+        stream_id = stream_id_of(record)
         if stream_id in self._failed:
             raise EarlierRecordFailed(stream_id) from self._failed[stream_id]
         if stream_id in self._parked_behind:
@@ -346,9 +349,9 @@ class PolicyBatch:
                 if self._parked.park_behind(stream_id):
                     self._parked_behind.add(stream_id)
                     return
-            self._handle(record.raw_event)
+            self._handle(record)
         except Exception as error:
-            if deterministic(error) and self._park_now(record.raw_event, error):
+            if deterministic(error) and self._park_now(record, error):
                 self._parked_behind.add(stream_id)
                 return
             self._failed[stream_id] = error
@@ -412,7 +415,7 @@ class StreamConsumer:
         errors: dict[str, BaseException] = {}
         for record in records:
             try:
-                batch.handle(DynamoDBRecord(dict(record)))
+                batch.handle(record)
             except Exception as error:  # noqa: BLE001 - a failure is an outcome here
                 stream_id = stream_id_of(record)
                 failed.setdefault(stream_id, []).append(record)
@@ -422,13 +425,48 @@ class StreamConsumer:
     def deliver(self, record: StreamRecord) -> BaseException | None:
         """One parked record through the batch code, parking left out (redrive); its error if any."""
         try:
-            self.batch([record], parked=False).handle(DynamoDBRecord(dict(record)))
+            self.batch([record], parked=False).handle(record)
         except Exception as error:  # noqa: BLE001
             return _original(error)
         return None
 
     def parker(self) -> Parker:
         return Parker(self.parking(), StreamBatches.for_environment().read, self.run, self.concerns)
+
+
+def partial_batch_response(
+    records: Sequence[Mapping[str, Any]],
+    handle: Callable[[Mapping[str, Any]], None],
+    item_identifier: Callable[[Mapping[str, Any]], str],
+) -> dict[str, Any]:
+    """Every record through ``handle``, in order; Lambda's partial batch response naming each record
+    that raised (``item_identifier``: a stream record's sequence number, a message's id). Lambda
+    resumes a stream from the first named record and returns each named message to its queue.
+
+    When every record failed, ``BatchFailed`` is raised instead (the invocation fails); an event
+    without records is no batch (``ValueError``)."""
+    if not records:
+        raise ValueError("not a batch: the event has no Records")
+    failures: list[dict[str, str]] = []
+    first: Exception | None = None
+    for record in records:
+        try:
+            handle(record)
+        except Exception as error:  # noqa: BLE001 - a failed record is reported, not raised
+            failures.append({"itemIdentifier": item_identifier(record)})
+            if first is None:
+                first = error
+    if first is not None and len(failures) == len(records):
+        raise BatchFailed(f"all {len(records)} records failed; the first: {describe(first)}") from first
+    return {"batchItemFailures": failures}
+
+
+def _sequence_number(record: Mapping[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+def _message_id(record: Mapping[str, Any]) -> str:
+    return str(record["messageId"])
 
 
 def _original(error: BaseException) -> BaseException:
@@ -461,41 +499,37 @@ def _stream_handler(
         records = event.get("Records", [])
         consumer_name = name or os.environ.get("POWERTOOLS_SERVICE_NAME", "")
         if records and records[0].get("eventSource") == "aws:sqs":
-            return _park_failures(consumer, event, context, logger)
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)  # per invocation: re-entrant
+            return _park_failures(consumer, event, logger)
         batch = consumer.batch(records, log=RecordLog(logger, consumer_name))
         reserve = min(TIME_RESERVE_MS, _remaining_ms(context) // 3)
 
-        def within_time(record: DynamoDBRecord) -> None:
+        def within_time(record: StreamRecord) -> None:
             remaining = _remaining_ms(context)
             if remaining < reserve:
                 raise OutOfTime(f"{remaining} ms left; the record is left for the next delivery")
             batch.handle(record)
 
-        response = process_partial_response(event, within_time, processor, context)
+        response = partial_batch_response(records, within_time, _sequence_number)
         newest = getattr(batch, "newest_applied", None)
         if measures_lag and newest is not None:
             telemetry.lag(consumer_name, (utc_now() - newest).total_seconds() * 1000)
         logger.info("batch handled", records=len(records), failed=len(response["batchItemFailures"]))
-        return dict(response)
+        return response
 
     return StreamHandler(consumer, telemetry.instrumented(handler), source)
 
 
-def _park_failures(
-    consumer: StreamConsumer, event: dict[str, Any], context: Any, logger: Logger
-) -> dict[str, Any]:
+def _park_failures(consumer: StreamConsumer, event: dict[str, Any], logger: Logger) -> dict[str, Any]:
     """The consumer's on-failure queue: park what each record names. A message that is not an
     on-failure record is logged and dropped (only Lambda may send to the queue)."""
     parker = consumer.parker()
-    processor = BatchProcessor(event_type=EventType.SQS)
 
-    def park(record: SQSRecord) -> None:
+    def park(record: Mapping[str, Any]) -> None:
         try:
-            message = OnFailureRecord.model_validate_json(record.body)
+            message = OnFailureRecord.model_validate_json(record["body"])
         except ValidationError as error:
             logger.error(  # noqa: TRY400 - the message, not a traceback, says what was wrong
-                "not an on-failure record: dropped", message_id=record.message_id, error=str(error)
+                "not an on-failure record: dropped", message_id=record["messageId"], error=str(error)
             )
             return
         parked = parker.park(message)
@@ -514,7 +548,7 @@ def _park_failures(
             unresolved=parked.unresolved,
         )
 
-    return dict(process_partial_response(event, park, processor, context))
+    return partial_batch_response(event["Records"], park, _message_id)
 
 
 def _remaining_ms(context: Any) -> int:

@@ -39,6 +39,9 @@ SERVICE = "service"
 #: Extra dimension of ``ProjectionLag``: the projector's logical function name (``CartProjector``).
 CONSUMER = "consumer"
 
+#: What the X-Ray SDK patches when tracing is on: the AWS SDK's calls (DynamoDB, Secrets Manager).
+PATCHED_MODULES = ("botocore",)
+
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -116,10 +119,11 @@ def metrics() -> Metrics:
 @functools.cache
 def tracer() -> Tracer:
     """The process's Powertools ``Tracer``, built in the first invocation with tracing on (this is
-    where the X-Ray SDK is imported and botocore patched)."""
+    where the X-Ray SDK is imported and botocore patched). Only botocore: the shop makes no other
+    calls X-Ray's patchers know (``patch_all`` would import and patch sqlite3, httplib, ... too)."""
     from aws_lambda_powertools.tracing import Tracer  # noqa: PLC0415 - on first use, not at cold start
 
-    return Tracer()
+    return Tracer(patch_modules=PATCHED_MODULES)
 
 
 def reset() -> None:

@@ -1,26 +1,29 @@
-"""Builds the Catalog's application services from settings, once per execution environment."""
+"""Builds the Catalog's application services from settings, once per execution environment.
+
+Each factory imports what it builds: a function imports this module whole but calls one or two of
+its factories, and its cold start should not pay for the others' modules (the HTTP edge's codecs in
+a projector, the parking lot and projection in an HTTP function; docs/performance.md).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from shop.application import Repository, Snapshotting
 from shop.application.repository import DEFAULT_SNAPSHOT_EVERY
-from shop.catalog.commands import CatalogCommands
 from shop.catalog.events import catalog_events
-from shop.catalog.policies import StockReservationPolicy
-from shop.catalog.projection import ProductsProjection
-from shop.catalog.queries import ProductQueries
-from shop.eventstore.dynamodb import DynamoDBEventStore
-from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
-from shop.http.consistency import TokenCodec
-from shop.http.cursor import CursorCodec
-from shop.operations.parking_dynamodb import DynamoDBParkingLot
-from shop.projection.dynamodb import dynamodb_projection_engine
-from shop.projection.engine import ProjectionEngine
 from shop.runtime import Settings, cached
-from shop.secrets import signing_secret
-from shop.views.dynamodb import DynamoDBView
+
+if TYPE_CHECKING:
+    from shop.catalog.commands import CatalogCommands
+    from shop.catalog.policies import StockReservationPolicy
+    from shop.catalog.queries import ProductQueries
+    from shop.http.consistency import TokenCodec
+    from shop.http.cursor import CursorCodec
+    from shop.operations.parking_dynamodb import DynamoDBParkingLot
+    from shop.projection.engine import ProjectionEngine
 
 
 class CatalogCommandSettings(Settings):
@@ -54,6 +57,10 @@ class StockReservationParkingSettings(Settings):
 
 @cached
 def catalog_commands() -> CatalogCommands:
+    from shop.catalog.commands import CatalogCommands
+    from shop.eventstore.dynamodb import DynamoDBEventStore
+    from shop.eventstore.dynamodb_snapshots import DynamoDBSnapshotStore
+
     settings = CatalogCommandSettings.from_env()
     store = DynamoDBEventStore.for_table(settings.events_table, catalog_events)
     snapshots = (
@@ -66,6 +73,9 @@ def catalog_commands() -> CatalogCommands:
 
 @cached
 def product_queries() -> ProductQueries:
+    from shop.catalog.queries import ProductQueries
+    from shop.views.dynamodb import DynamoDBView
+
     settings = CatalogQuerySettings.from_env()
     return ProductQueries(DynamoDBView.for_table(settings.products_view_table))
 
@@ -73,6 +83,9 @@ def product_queries() -> ProductQueries:
 @cached
 def fresh_product_queries() -> ProductQueries:
     """Strongly consistent reads, for a request that waits for its own write (consistency token)."""
+    from shop.catalog.queries import ProductQueries
+    from shop.views.dynamodb import DynamoDBView
+
     settings = CatalogQuerySettings.from_env()
     return ProductQueries(DynamoDBView.for_table(settings.products_view_table, consistent=True))
 
@@ -80,16 +93,25 @@ def fresh_product_queries() -> ProductQueries:
 @cached
 def consistency_tokens() -> TokenCodec:
     """Signs the ``X-Consistency-Token`` of command answers and checks it on GETs."""
+    from shop.http.consistency import TokenCodec
+    from shop.secrets import signing_secret
+
     return TokenCodec(signing_secret())
 
 
 @cached
 def query_cursors() -> CursorCodec:
+    from shop.http.cursor import CursorCodec
+    from shop.secrets import signing_secret
+
     return CursorCodec(signing_secret())
 
 
 @cached
 def products_projector() -> ProjectionEngine:
+    from shop.catalog.projection import ProductsProjection
+    from shop.projection.dynamodb import dynamodb_projection_engine
+
     settings = CatalogProjectorSettings.from_env()
     return dynamodb_projection_engine(
         ProductsProjection(),
@@ -102,12 +124,17 @@ def products_projector() -> ProjectionEngine:
 @cached
 def products_projector_parking() -> DynamoDBParkingLot:
     """What CatalogProjector parks (docs/parking.md)."""
+    from shop.operations.parking_dynamodb import DynamoDBParkingLot
+
     settings = CatalogProjectorParkingSettings.from_env()
     return DynamoDBParkingLot.for_table(settings.parked_table, "CatalogProjector")
 
 
 @cached
 def stock_reservations() -> StockReservationPolicy:
+    from shop.catalog.policies import StockReservationPolicy
+    from shop.eventstore.dynamodb import DynamoDBEventStore
+
     settings = CatalogStoreSettings.from_env()
     return StockReservationPolicy(
         Repository(DynamoDBEventStore.for_table(settings.events_table, catalog_events), catalog_events)
@@ -117,5 +144,7 @@ def stock_reservations() -> StockReservationPolicy:
 @cached
 def stock_reservations_parking() -> DynamoDBParkingLot:
     """What StockReservationPolicy parks (docs/parking.md)."""
+    from shop.operations.parking_dynamodb import DynamoDBParkingLot
+
     settings = StockReservationParkingSettings.from_env()
     return DynamoDBParkingLot.for_table(settings.parked_table, "StockReservationPolicy")

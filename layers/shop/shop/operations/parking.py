@@ -55,7 +55,8 @@ UNRESOLVED_PREFIX = "#unresolved/"
 
 # ---------------------------------------------------------------------- the on-failure record
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    #: ``defer_build``: only the on-failure path reads these; a stream batch never does (cold start).
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class StreamBatchInfo(_Model):
