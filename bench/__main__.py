@@ -30,7 +30,8 @@ def section_cost() -> str:
 
 
 def section_coldstart() -> str:
-    architecture, baseline, measured = coldstart.run()
+    architecture, baseline, measured, floors = coldstart.run()
+    active, passthrough = (coldstart.over(baseline, measured, v) for v in ("active", "passthrough"))
     return "\n".join(
         [
             "## Cold start: handler import and first invocation, as shipped",
@@ -55,6 +56,30 @@ def section_coldstart() -> str:
             coldstart.table(baseline, measured),
             "",
             coldstart.summary(baseline, measured),
+            "",
+            textwrap.fill(
+                "Why a row is above 1.5x, measured in the same run: the floor below is what the shop's"
+                " dependencies cost before any code of ours runs, in the same process shape as the"
+                " baseline. pydantic (every function validates with it: commands, events, settings) and"
+                " Powertools' Logger come first; the HTTP functions add Powertools' HTTP resolver with"
+                " validation, and Tracing Active adds the X-Ray SDK patching botocore. Our own code (domain,"
+                " adapters, wiring) is the rest; `tests/template/test_cold_start_imports.py` keeps each"
+                " function's import graph to what it uses (module names, not times).",
+                100,
+            ),
+            "",
+            coldstart.floor_table(baseline, floors),
+            "",
+            textwrap.fill(
+                f"Above 1.5x with Tracing Active: {', '.join(active) or 'none'}. With PassThrough:"
+                f" {', '.join(passthrough) or 'none'}. What it would take (docs/decisions.md, Cold start):"
+                " an HTTP edge of our own instead of Powertools' resolver for the HTTP functions (routing"
+                " and pydantic validation without the resolver's OpenAPI machinery; the OpenAPI documents"
+                " are generated from the resolver today); Tracing PassThrough, or X-Ray sampling decided"
+                " upstream, for the X-Ray share; and below the floor, a domain that does not build its"
+                " models with pydantic.",
+                100,
+            ),
             "",
             textwrap.fill(
                 "For comparison: aws-lambda-handler-cookbook's create-order handler measured"

@@ -72,6 +72,43 @@ boto3.client("dynamodb").get_item(TableName={table!r}, Key={key!r})
 print({marker!r}, '{{"answer": "GetItem"}}')
 """
 
+#: What every function of the shop needs before its own code, in steps (each adds to the one before):
+#: pydantic with one model validated and Powertools' Logger writing a line; then either Powertools'
+#: HTTP resolver with validation (the HTTP functions' edge) or the X-Ray SDK patching botocore (Tracing
+#: Active). The same process shapes as the baseline, so the ratios say what each layer of the stack
+#: costs before any line of ours runs.
+_FLOOR = _BASELINE.replace(
+    "print(",
+    """from pydantic import BaseModel
+
+
+class Probe(BaseModel):
+    name: str
+    quantity: int
+
+
+Probe.model_validate({{"name": "cup", "quantity": 1}})
+from aws_lambda_powertools import Logger
+
+Logger(service="bench").info("probe")
+{more}print(""",
+    1,
+)
+_RESOLVER = """from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.get("/probe")(lambda: {})
+"""
+_XRAY = """from aws_lambda_powertools import Tracer
+
+Tracer(service="bench", patch_modules=("botocore",))
+"""
+FLOORS = {
+    "pydantic + Logger": ("", False),
+    "pydantic + Logger + HTTP resolver (validation on)": (_RESOLVER, False),
+    "pydantic + Logger + X-Ray (Tracing Active)": (_XRAY, True),
+}
+
 _HANDLER = """\
 import importlib, json, time
 module = importlib.import_module({module!r})
@@ -239,6 +276,26 @@ def boto3_table(baseline: list[Sample], measured: list[Measured]) -> str:
     return "\n".join(lines)
 
 
+def floor_table(baseline: list[Sample], floors: list[Measured]) -> str:
+    """What the shop's dependencies cost before its own code runs (``FLOORS``), as ratios."""
+    base = Stats.of(s.cpu for s in baseline).median
+    lines = ["| Before any code of ours | ratio | CPU ms |", "|---|---:|---:|"]
+    lines += [
+        f"| {m.function} | {_cell(m.ratios('floor', base))} | {_ms(m.cpu_ms('floor'))} |" for m in floors
+    ]
+    return "\n".join(lines)
+
+
+def over(baseline: list[Sample], measured: list[Measured], variant: str, limit: float = 1.5) -> list[str]:
+    """The functions (with their sample) whose median ratio in ``variant`` is above ``limit``."""
+    base = Stats.of(s.cpu for s in baseline).median
+    return [
+        f"{m.function} ({m.sample.removesuffix('.json')})"
+        for m in measured
+        if (r := m.ratios(variant, base)) and r.median > limit
+    ]
+
+
 def summary(baseline: list[Sample], measured: list[Measured]) -> str:
     base = Stats.of(s.cpu for s in baseline).median
     lines = []
@@ -373,7 +430,7 @@ def lambda_environment(
     return environment
 
 
-def run(architecture: str | None = None) -> tuple[str, list[Sample], list[Measured]]:
+def run(architecture: str | None = None) -> tuple[str, list[Sample], list[Measured], list[Measured]]:
     architecture = architecture or host_architecture()
     template = Template()
     build = sam_build(architecture)
@@ -420,6 +477,18 @@ def run(architecture: str | None = None) -> tuple[str, list[Sample], list[Measur
                         },
                     )
                 )
+        floors = [Measured(label, "-") for label in FLOORS]
+        endpoint = {"AWS_ENDPOINT_URL": stack.endpoint}
+        floor_runs = {
+            label: (
+                _FLOOR.format(table="ProductsView", key=BASELINE_KEY, marker=MARKER, more=more),
+                {
+                    **lambda_environment("Floor", endpoint, build, tracing=tracing),
+                    "PYTHONPATH": str(trees.shipped),
+                },
+            )
+            for label, (more, tracing) in FLOORS.items()
+        }
         # Warm the stack's first answers (its workers' own cold starts) before anything is timed.
         run_child(baseline_code, baseline_env)
         baseline: list[Sample] = []
@@ -430,7 +499,11 @@ def run(architecture: str | None = None) -> tuple[str, list[Sample], list[Measur
                     if variant in ("before", "runtime-boto3") and round_number >= BEFORE_RUNS:
                         continue
                     measured.runs.setdefault(variant, []).append(run_child(code, environment))
+            for floor in floors:
+                baseline.append(run_child(baseline_code, baseline_env))
+                code, environment = floor_runs[floor.function]
+                floor.runs.setdefault("floor", []).append(run_child(code, environment))
             print(f"bench: coldstart round {round_number + 1}/{RUNS} done", file=sys.stderr, flush=True)
     finally:
         stack.stop()
-    return architecture, baseline, [measured for measured, _ in plans]
+    return architecture, baseline, [measured for measured, _ in plans], floors

@@ -12,6 +12,8 @@ from bench.coldstart import (
     Stats,
     boto3_table,
     choose_samples,
+    floor_table,
+    over,
     runtime_package,
     summary,
     table,
@@ -117,3 +119,15 @@ def test_the_boto3_table_compares_the_layers_boto3_with_the_runtimes() -> None:
     assert boto3_table(runs(0.25), [measured]).splitlines()[-1] == (
         "| CartQueries (get-cart) | 2.00 (2.00-2.00) | 1.80 (1.80-1.80) | -0.20 |"
     )
+
+
+def test_the_floor_table_and_the_rows_above_the_goal() -> None:
+    baseline = runs(0.2, 0.2, 0.2)
+    floors = [Measured("pydantic + Logger", "-", {"floor": runs(0.28, 0.3)})]
+    assert floor_table(baseline, floors).splitlines()[-1] == "| pydantic + Logger | 1.45 (1.40-1.50) | 290 |"
+    measured = [
+        Measured("CartCommands", "add-cart-item.json", {"active": runs(0.34), "passthrough": runs(0.3)}),
+        Measured("CartProjector", "cart-stream.json", {"active": runs(0.29)}),
+    ]
+    assert over(baseline, measured, "active") == ["CartCommands (add-cart-item)"]
+    assert over(baseline, measured, "passthrough") == []
