@@ -247,6 +247,33 @@ def test_a_request_still_in_progress_is_a_409_with_retry_after(
     assert stack.command("POST", path, {"quantity": 5}, keyed()).headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_first_request_whose_record_put_the_sdk_sent_twice_is_not_a_409(
+    stack: Any, shop: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``PutItem`` of the in-progress record is written, but its answer is lost (a read timeout:
+    1.5 s under load, ``shop.dependencies``), so botocore's standard mode sends it again, and the
+    resend's condition meets the record the first one wrote. Found by a break-it run on the local
+    stack (load 15): keyed commands sent once were answered 409 idempotency-key-in-progress, and
+    every retry too until the record's in-progress expiry. The request is the only one with its key:
+    it must run (once), not be told to wait for itself."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+    real = DynamoDBPersistenceLayer._put_record
+
+    def answer_lost_then_resent(self: Any, data_record: Any) -> None:
+        real(self, data_record)  # DynamoDB wrote it; the answer never came back
+        real(self, data_record)  # the SDK's retry of the same request
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_put_record", answer_lost_then_resent)
+    path = f"/products/{shop['cup']}/stock"
+    before = commits(stack)
+
+    answer = stack.command("POST", path, {"quantity": 5}, keyed())
+
+    assert answer.status == 200, answer.body
+    assert commits(stack)["CatalogEventStore"] == before["CatalogEventStore"] + 1
+
+
 def test_the_calls_each_case_makes(stack: Any, shop: dict[str, str]) -> None:
     """What docs/idempotency.md prices: no key, a new key, a replay, a refusal."""
     records_table = stack.physical["IdempotencyTable"]
