@@ -210,7 +210,7 @@ def _idempotent_command() -> tuple[Any, Callable[..., ProxyResponse]]:
     # Powertools makes its own client (boto3 stays out of the edge's imports, as the import
     # contracts require); it honours AWS_ENDPOINT_URL like every other client here.
     # Its calls keep to the budget of every other client (shop.dependencies).
-    persistence = DynamoDBPersistenceLayer(
+    persistence = _resend_tolerant(DynamoDBPersistenceLayer)(
         table_name=IdempotencySettings.from_env().table, boto_config=client_config()
     )
 
@@ -222,6 +222,51 @@ def _idempotent_command() -> tuple[Any, Callable[..., ProxyResponse]]:
         key_prefix=KEY_PREFIX,
     )
     return config, cast("Callable[..., ProxyResponse]", execute)
+
+
+def _resend_tolerant(layer: type[Any]) -> type[Any]:
+    """Powertools' DynamoDB layer, but a record put that meets *its own* record is not a conflict.
+
+    The conditional ``PutItem`` of the in-progress record can be written while its answer is lost (a
+    read timeout: ``shop.dependencies``); botocore then sends the same request again, and that one's
+    condition fails on the record the first wrote. Powertools would call it another request in
+    progress: the only request with its key answered 409, and its retries too until the record's
+    in-progress expiry. The record found is this invocation's own when it is in progress with the
+    same in-progress expiry (milliseconds of this invocation's deadline), expiry and payload hash as
+    the one being put: then the put succeeded."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - keyed requests only
+        IdempotencyItemAlreadyExistsError,
+        IdempotencyItemNotFoundError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (  # noqa: PLC0415
+        STATUS_CONSTANTS,
+    )
+
+    class ResendTolerant(layer):  # type: ignore[misc]
+        def _put_record(self, data_record: DataRecord) -> None:
+            try:
+                super()._put_record(data_record)
+            except IdempotencyItemAlreadyExistsError as exists:
+                found = exists.old_data_record
+                if found is None:
+                    try:
+                        found = self._get_record(data_record.idempotency_key)
+                    except IdempotencyItemNotFoundError:
+                        raise exists from None
+                if not _same_put(found, data_record, STATUS_CONSTANTS["INPROGRESS"]):
+                    raise
+
+    return ResendTolerant
+
+
+def _same_put(found: DataRecord, putting: DataRecord, in_progress: str) -> bool:
+    return (
+        found.status == in_progress == putting.status
+        and putting.in_progress_expiry_timestamp is not None
+        and found.in_progress_expiry_timestamp == putting.in_progress_expiry_timestamp
+        and found.expiry_timestamp == putting.expiry_timestamp
+        and found.payload_hash == putting.payload_hash
+    )
 
 
 def _execute(*, request: Mapping[str, Any], run: Callable[[], ProxyResponse]) -> ProxyResponse:
