@@ -4,6 +4,7 @@ of lines, is ``bench.cost``'s."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import uuid
@@ -75,6 +76,7 @@ def time_to_confirmation() -> dict[str, float]:
         "p95": percentile(durations, 0.95) * 1000,
         "p99": percentile(durations, 0.99) * 1000,
         "count": float(len(durations)),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -88,6 +90,9 @@ def report(timing: dict[str, float]) -> str:
             "| p50 | p95 | p99 |",
             "|---:|---:|---:|",
             f"| {timing['p50']:.0f} ms | {timing['p95']:.0f} ms | {timing['p99']:.0f} ms |",
+            "",
+            f"Load average (1 min) when the run ended: {timing['load']:.1f} on {os.cpu_count()} cores; each",
+            "client polls every 5 ms, so on a busy machine the polling itself competes with the pipeline.",
         ]
     )
 
