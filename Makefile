@@ -64,7 +64,7 @@ e2e: $(STAMP) ## The local stack over HTTP (python -m local in a subprocess)
 	@$(BIN)/pytest tests/e2e -q
 
 fuzz: $(STAMP) ## Fuzz both APIs longer than make test does: a fresh stack, a random seed (FUZZ_SEED, FUZZ_EXAMPLES)
-	@FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} \
+	@FUZZ_ALL=1 FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} \
 	  $(BIN)/pytest tests/e2e/test_fuzz_contract.py -q -rA
 
 openapi: $(STAMP) ## Write docs/openapi/{command,query}.json from the code and template.yaml

@@ -46,6 +46,10 @@ FUZZING = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 STATEFUL = 4 * FUZZING
 #: Reads first; a customer's carts before the admin's catalog changes (which discontinue products).
 RUNS = [("query", "admin"), ("query", "alice"), ("command", "alice"), ("command", "admin")]
+#: ``make test`` leaves out the Query API as the admin (the same documents as alice's run, fewer
+#: refusals; the suite's 10-minute budget); ``make fuzz`` (``FUZZ_ALL=1``) runs all four.
+if os.environ.get("FUZZ_ALL") != "1":
+    RUNS.remove(("query", "admin"))
 #: A customer's catalog commands are all 403s: her Command API run is about carts and orders.
 OPERATIONS = {("command", "alice"): ["--include-tag", "cart", "--include-tag", "orders"]}
 CONFIG = """
@@ -234,7 +238,7 @@ def test_pending_headers_are_still_missing(local_stack: StackProcess, known_ids:
 
 
 def test_at_least_a_thousand_requests_in_all() -> None:
-    """Runs after the four runs (same module, in order; e2e tests share one worker)."""
+    """Runs after the fuzz runs (same module, in order; e2e tests share one worker)."""
     if len(sent) < len(RUNS):
         pytest.skip("not every fuzz run ran (a subset was selected)")
     assert sum(sent.values()) >= MINIMUM, dict(sent)

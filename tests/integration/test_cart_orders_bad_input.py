@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from tests.integration.test_catalog_bad_input import DEEP_NESTING, HUGE_INTEGER, assert_problem, json_values
+from tests.integration.test_catalog_bad_input import DEEP_NESTING, HUGE_INTEGER, assert_problem
 
 UNKNOWN = "9b2f7c1e-3d4a-4e5f-8a6b-7c8d9e0f1a2b"
 
@@ -17,8 +16,18 @@ def count(stack: Any, table: str) -> int:
     return int(stack.clients.dynamodb.scan(TableName=stack.physical[table], Select="COUNT")["Count"])
 
 
-@pytest.fixture
-def world(stack: Any) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def shared(template: Any) -> Iterator[tuple[Any, dict[str, str]]]:
+    """One stack and world for the tests whose input must change nothing (each checks its own
+    before and after), so they can share them: seeding per test took 1-6 s. Tests whose input may
+    change the world are in ``test_cart_orders_fuzzed_bodies.py``, on a stack of their own."""
+    from local.stack.inprocess import in_process_stack  # noqa: PLC0415 - as tests/conftest.py does
+
+    with in_process_stack(template) as running:
+        yield running, seed(running)
+
+
+def seed(stack: Any) -> dict[str, str]:
     """An open cart with a line, an empty one, a checked-out one (its order rejected and then not
     cancellable), and a discontinued product."""
 
@@ -99,8 +108,10 @@ BAD: list[tuple[str, str, Any, int, str]] = [
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "code"), BAD)
 def test_bad_cart_and_order_commands(
-    stack: Any, world: dict[str, str], method: str, path: str, body: Any, status: int, code: str
+    shared: tuple[Any, dict[str, str]], method: str, path: str, body: Any, status: int, code: str
 ) -> None:
+    stack, world = shared
+
     def fill(text: str) -> str:
         return text.format(**world)
 
@@ -126,23 +137,8 @@ QUERIES = [
 
 
 @pytest.mark.parametrize(("path", "status", "code"), QUERIES)
-def test_bad_cart_and_order_queries(stack: Any, path: str, status: int, code: str) -> None:
+def test_bad_cart_and_order_queries(
+    shared: tuple[Any, dict[str, str]], path: str, status: int, code: str
+) -> None:
+    stack, _ = shared
     assert_problem(stack.query("GET", path), status, code)
-
-
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    route=st.sampled_from(["POST /carts", "POST /carts/{open}/items", "PUT /carts/{open}/items/{cup}"]),
-    body=st.fixed_dictionaries(
-        {}, optional={"customerId": json_values, "productId": json_values, "quantity": json_values}
-    )
-    | json_values,
-)
-def test_no_cart_body_causes_a_5xx(stack: Any, world: dict[str, str], route: str, body: Any) -> None:
-    method, path = route.split(" ")
-    response = stack.command(method, path.format(**world), body)
-    assert response.status < 500, response.body
