@@ -27,6 +27,8 @@ MOTO_BOUND = 0.85
 BUSY = 0.95
 #: ... and the stack as starved when its processes got less than this share of them.
 STARVED = 0.6
+#: The page calls the machine shared when other processes used more than this share of its cores.
+SHARED = 0.25
 NONE = "-"
 #: Failure messages are cut to this many characters.
 ERROR_WIDTH = 110
@@ -38,6 +40,15 @@ def _ms(value: float) -> str:
 
 def _triple(p50: float, p95: float, p99: float) -> str:
     return f"{_ms(p50)} / {_ms(p95)} / {_ms(p99)}"
+
+
+def other_cores(level: Level) -> float:
+    """Cores the machine spent on processes other than the stack and locust during a level."""
+    machine = level.cpu.get("machine", math.nan)
+    if math.isnan(machine):
+        return 0.0
+    ours = sum(level.cpu.get(part, 0.0) for part in PARTS) + level.cpu.get("locust", 0.0)
+    return max(0.0, machine - ours)
 
 
 def cpu_per_request(level: Level) -> dict[str, float]:
@@ -244,12 +255,21 @@ def report(result: Result) -> str:
         CPU: the processes' utime + stime from `/proc/<pid>/stat` over the level, in cores (1.00 = one
         core busy).
         """
-    machine = f"""
+    others = max(other_cores(level) for level in result.levels)
+    machine = (
+        f"""
         The machine was shared with other jobs while this ran: load average (1 min) {loads} at the end of
-        the levels, on {result.cores} cores, and "Machine busy" counts every process on it. The stack
-        competed for the CPU, so latencies here are pessimistic; the CPU milliseconds per request below
-        depend less on the neighbours.
+        the levels, on {result.cores} cores, and "Machine busy" counts every process on it (the others up
+        to {others:.2f} cores). The stack competed for the CPU, so latencies here are pessimistic; the
+        CPU milliseconds per request below depend less on the neighbours.
         """
+        if others > SHARED * result.cores
+        else f"""
+        Load average (1 min) {loads} at the end of the levels, on {result.cores} cores, the stack and
+        locust included; "Machine busy" counts every process on it, and processes other than the stack
+        and locust used at most {others:.2f} cores during a level.
+        """
+    )
     why = f"""
         Why it saturates here: every request crosses three Python processes (the API Gateway emulation and
         stream pollers in the stack process, a worker process per invocation, and the moto server), on

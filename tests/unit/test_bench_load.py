@@ -208,6 +208,17 @@ def test_the_report_has_every_level_the_plot_and_the_aws_caveat() -> None:
     assert "load average (1 min) 9.5, 9.5" in flat
 
 
+def test_the_page_says_the_machine_was_shared_only_when_other_processes_took_a_quarter_of_it() -> None:
+    ours = {"moto": 0.75, "stack": 0.16, "workers": 0.28, "locust": 0.05}
+    alone = report(result(level(10, 50, 37.4, {**ours, "machine": 1.47})))
+    shared = report(result(level(10, 50, 33.1, {**ours, "machine": 2.0})))
+
+    assert "shared with other jobs" not in alone
+    assert "used at most 0.23 cores during a level" in " ".join(alone.split())
+    assert "shared with other jobs" in shared
+    assert "(the others up to 0.76 cores)" in " ".join(shared.split())
+
+
 PAGE = """# Performance
 
 Generated on day 1.
