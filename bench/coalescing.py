@@ -25,7 +25,6 @@ import os
 import re
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +35,7 @@ from typing import Any
 
 from bench.capacity import Call, Recorder, RecordingClient, item_size, write_units
 from bench.catalog import expect, product_body, recorded_stack
+from bench.localstack import run_clients
 from local.aws.apigw import HttpResponse
 from local.stack.client import call as _call
 from local.stack.process import start
@@ -330,44 +330,31 @@ def run_local_stack(window: float) -> StackRun:
         ]
         _settle(stack, ids[-1], 1)
         marks = _view_calls(call_log)
-        work = list(range(COMMANDS))
-        lock = threading.Lock()
         lags: list[float] = []
 
-        def client() -> None:
-            while True:
-                with lock:
-                    if not work:
-                        return
-                    index = work.pop()
-                product = ids[(index // 2) % PRODUCTS]  # a price change and a receipt each
-                if index % 2:
-                    reply = call(
-                        "POST", f"{stack.command}/products/{product}/stock", {"quantity": 1}, token=token
-                    )
-                else:
-                    reply = call(
-                        "PUT",
-                        f"{stack.command}/products/{product}/price",
-                        {"amount": 2000 + index, "currency": "EUR"},
-                        token=token,
-                    )
-                if reply.status != 200:
-                    raise RuntimeError(reply.body)
-                if index % (COMMANDS // LAG_SAMPLES) == 0 and not index % 2:
-                    answered = time.perf_counter()
-                    version = reply.json()["version"]
-                    while call("GET", f"{stack.query}/products/{product}").json()["version"] < version:
-                        time.sleep(0.005)
-                    lags.append(time.perf_counter() - answered)
+        def one_command(index: int) -> None:
+            product = ids[(index // 2) % PRODUCTS]  # a price change and a receipt each
+            if index % 2:
+                reply = call(
+                    "POST", f"{stack.command}/products/{product}/stock", {"quantity": 1}, token=token
+                )
+            else:
+                reply = call(
+                    "PUT",
+                    f"{stack.command}/products/{product}/price",
+                    {"amount": 2000 + index, "currency": "EUR"},
+                    token=token,
+                )
+            if reply.status != 200:
+                raise RuntimeError(reply.body)
+            if index % (COMMANDS // LAG_SAMPLES) == 0 and not index % 2:
+                answered = time.perf_counter()
+                version = reply.json()["version"]
+                while call("GET", f"{stack.query}/products/{product}").json()["version"] < version:
+                    time.sleep(0.005)
+                lags.append(time.perf_counter() - answered)
 
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
+        seconds = run_clients(list(range(COMMANDS)), one_command, CLIENTS)
         for product in ids:  # every stock receipt projected: 1 + COMMANDS / 2 / PRODUCTS units each
             _settle(stack, product, COMMANDS // 2 // PRODUCTS, attribute="available")
         time.sleep(0.5)

@@ -42,8 +42,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run_clients(work: list[int], action: Callable[[int], object]) -> float:
-    """Run ``action`` on every item of ``work`` from CLIENTS threads; the wall time it took."""
+def run_clients(work: list[int], action: Callable[[int], object], clients: int = CLIENTS) -> float:
+    """Run ``action`` on every item of ``work`` from ``clients`` threads; the wall time it took."""
     queue = list(work)
     lock = threading.Lock()
 
@@ -55,7 +55,7 @@ def run_clients(work: list[int], action: Callable[[int], object]) -> float:
                 item = queue.pop()
             action(item)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
